@@ -1,0 +1,98 @@
+-- Foundation: users and API tokens, call records and their events, the append-only audit
+-- log, durable jobs. Timestamps are timestamptz (UTC). No table has a column for a
+-- caller's name or number.
+
+create table users (
+    id bigint generated always as identity primary key,
+    username text not null unique,
+    role text not null check (role in ('operator', 'supervisor', 'manager', 'admin', 'contact')),
+    password_hash text not null,
+    must_change_password boolean not null default false,
+    active boolean not null default true,
+    created_at timestamptz not null
+);
+
+create table api_tokens (
+    id bigint generated always as identity primary key,
+    user_id bigint not null references users (id),
+    -- SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash text not null unique,
+    label text not null default '',
+    created_at timestamptz not null,
+    revoked_at timestamptz
+);
+
+create table calls (
+    id uuid primary key,
+    channel text not null check (channel in ('sip', 'cpaas', 'manual')),
+    line text,
+    -- HMAC-SHA256 of the caller's number (keyed by a secret outside the database);
+    -- null when the number was withheld or not given.
+    caller_hash text,
+    territory_hint text,
+    language text,
+    state text not null,
+    -- Number of events; also the compare-and-set guard for concurrent transitions.
+    seq integer not null,
+    opened_at timestamptz not null,
+    opened_by bigint references users (id)
+);
+create index calls_caller_hash on calls (caller_hash, opened_at) where caller_hash is not null;
+create index calls_state on calls (state);
+create index calls_opened_at on calls (opened_at);
+
+create table call_events (
+    call_id uuid not null references calls (id),
+    seq integer not null,
+    state text not null,
+    at timestamptz not null,
+    reason text,
+    actor_user_id bigint references users (id),
+    primary key (call_id, seq)
+);
+
+create table audit_log (
+    id bigint generated always as identity primary key,
+    at timestamptz not null,
+    actor_user_id bigint references users (id),
+    actor text not null,
+    action text not null,
+    object_kind text not null default '',
+    object_id text not null default '',
+    address text,
+    detail text not null default '{}'
+);
+create function audit_log_append_only() returns trigger language plpgsql as $$
+begin
+    raise exception 'audit_log is append-only';
+end;
+$$;
+create trigger audit_log_no_change before update or delete on audit_log
+    for each row execute function audit_log_append_only();
+create trigger audit_log_no_truncate before truncate on audit_log
+    for each statement execute function audit_log_append_only();
+
+create table jobs (
+    id bigint generated always as identity primary key,
+    kind text not null,
+    payload text not null,
+    -- A caller-chosen key so the same job is never queued twice (e.g. one per referral step).
+    idempotency_key text unique,
+    state text not null default 'pending' check (state in ('pending', 'running', 'done', 'failed')),
+    run_at timestamptz not null,
+    attempts integer not null default 0,
+    max_attempts integer not null,
+    locked_by text,
+    locked_until timestamptz,
+    last_error text,
+    created_at timestamptz not null,
+    finished_at timestamptz
+);
+create index jobs_due on jobs (state, run_at);
+
+-- Effects of the queue self-test job: one row each time such a job ran to completion.
+create table job_selftest_runs (
+    job_id bigint not null references jobs (id),
+    node text not null,
+    ran_at timestamptz not null
+);

@@ -1,0 +1,45 @@
+//! The application's shared state, built once from the configuration.
+
+use std::sync::{Arc, OnceLock};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::calls::CallerHasher;
+use crate::config::Config;
+use crate::db::Db;
+use crate::jobs::Jobs;
+use crate::referral::Directory;
+
+/// What every request handler and background task shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub db: Db,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Territories and units.
+    pub directory: Arc<Directory>,
+    /// Turns callers' numbers into keyed hashes.
+    pub hasher: Arc<CallerHasher>,
+    /// The durable job queue.
+    pub jobs: Jobs,
+    /// Renders Prometheus metrics.
+    pub metrics: PrometheusHandle,
+}
+
+/// The process-wide metrics recorder (a process has one; tests start several services).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!(
+                    "a metrics recorder was already installed; /metrics may miss figures"
+                );
+            }
+            handle
+        })
+        .clone()
+}

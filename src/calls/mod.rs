@@ -1,0 +1,12 @@
+//! The call record: every call, whatever its channel, opened at once and moved through
+//! its lifecycle by events, with times derived from them.
+
+pub mod caller;
+pub mod model;
+pub mod state;
+pub mod store;
+
+pub use caller::{CallerFingerprint, CallerHasher, InvalidCallerNumber};
+pub use model::{CallEvent, CallId, CallRecord, Channel, Timings};
+pub use state::{CallState, IllegalTransition};
+pub use store::{CallError, NewCall, Transition};

@@ -1,0 +1,474 @@
+//! Typed configuration: the embedded defaults, then the file named by `HELPLINE_CONFIG`
+//! (default `config/helpline.toml`), then `HELPLINE__SECTION__KEY` environment overrides,
+//! then the short variables `DATABASE_URL` and `HELPLINE_HTTP_ADDR`.
+//!
+//! A wrong configuration never starts the service: the error names the source (file or
+//! variable), the key and what was expected.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The defaults compiled into the binary (the same text as `config/helpline.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../config/helpline.toml");
+/// Where the service looks for its configuration when `HELPLINE_CONFIG` is not set.
+pub const DEFAULT_CONFIG_PATH: &str = "config/helpline.toml";
+
+/// The whole service configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Web console and JSON API.
+    pub http: HttpConfig,
+    /// Storage.
+    pub database: DatabaseConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Anonymity of callers.
+    pub privacy: PrivacyConfig,
+    /// Directory of territories and units.
+    pub directory: DirectoryConfig,
+    /// Durable job queue.
+    pub jobs: JobsConfig,
+    /// The help-line numbers this service answers.
+    #[serde(default)]
+    pub lines: Vec<LineConfig>,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listening address; port 0 picks a free port (tests).
+    pub addr: SocketAddr,
+    /// Longest time one request may take.
+    pub request_timeout_ms: u64,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`. Kept secret because it may hold a password.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Wait for a free connection before giving up (503 to the client).
+    pub acquire_timeout_ms: u64,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Human-readable or JSON lines.
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For a terminal.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[privacy]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The HMAC key inline (wins over the file).
+    #[serde(default)]
+    pub caller_hash_key: Option<SecretString>,
+    /// The HMAC key in a file, generated on first start when missing.
+    pub caller_hash_key_file: PathBuf,
+    /// Window for the repeat-caller hint.
+    pub repeat_caller_window_days: u32,
+}
+
+/// `[directory]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// Path of `directory.toml`.
+    pub path: PathBuf,
+}
+
+/// `[jobs]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs run concurrently by this node; 0 turns the worker off on this node.
+    pub workers: usize,
+    /// Idle polling interval.
+    pub poll_interval_ms: u64,
+    /// Claim lease; a dead node's jobs are taken over after it.
+    pub lease_seconds: u64,
+    /// Attempts before a job is marked failed.
+    pub max_attempts: u32,
+    /// Backoff base.
+    pub backoff_base_ms: u64,
+    /// Backoff cap.
+    pub backoff_max_ms: u64,
+    /// Grace period on SIGTERM before claims are released.
+    pub shutdown_grace_ms: u64,
+}
+
+/// One `[[lines]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineConfig {
+    /// The dialled number, digits only (e.g. 800186086).
+    pub number: String,
+    /// Name shown to operators.
+    pub name: String,
+}
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// Shared PostgreSQL server.
+    Postgres,
+}
+
+/// A configuration that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named by `HELPLINE_CONFIG` does not exist or cannot be read.
+    #[error("configuration file {path}: {reason}")]
+    File { path: String, reason: String },
+    /// A key is missing, unknown, or has the wrong type or value.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ConfigError {
+    fn key(source: &str, key: &str, expected: impl std::fmt::Display) -> Self {
+        Self::Invalid(format!("{source}: key `{key}`: {expected}"))
+    }
+}
+
+impl Config {
+    /// Loads the configuration from the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(&env)
+    }
+
+    /// Loads with an explicit environment (tests use this to stay independent of the
+    /// process environment).
+    pub fn load_from(env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let mut figment = Figment::new().merge(Toml::string(DEFAULT_CONFIG));
+        let file = match get("HELPLINE_CONFIG") {
+            Some(path) => {
+                let p = PathBuf::from(&path);
+                if !p.is_file() {
+                    return Err(ConfigError::File {
+                        path,
+                        reason: "no such file (named by HELPLINE_CONFIG)".into(),
+                    });
+                }
+                Some(p)
+            }
+            None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.is_file()),
+        };
+        if let Some(path) = &file {
+            // Read it ourselves so a TOML syntax error names the file.
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            if let Err(e) = text.parse::<toml::Table>() {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: format!("not valid TOML: {}", e.message()),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Environment last: `HELPLINE__SECTION__KEY`, then the two short variables.
+        for (var, value) in env.iter().filter(|(k, _)| k.starts_with("HELPLINE__")) {
+            let key = var["HELPLINE__".len()..]
+                .split("__")
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>()
+                .join(".");
+            figment = figment.merge(EnvVar::typed(var, &key, value));
+        }
+        if let Some(url) = get("DATABASE_URL") {
+            figment = figment.merge(EnvVar::text("DATABASE_URL", "database.url", &url));
+        }
+        if let Some(addr) = get("HELPLINE_HTTP_ADDR") {
+            figment = figment.merge(EnvVar::text("HELPLINE_HTTP_ADDR", "http.addr", &addr));
+        }
+        let config: Config = figment.extract().map_err(describe_figment_error)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that types alone cannot.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let src = "configuration";
+        self.database_backend()?;
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::key(
+                src,
+                "database.max_connections",
+                "expected at least 1",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError::key(
+                src,
+                "log.level",
+                format!(
+                    "`{}` is not a log filter; expected e.g. \"info\" or \"helpline=debug\"",
+                    self.log.level
+                ),
+            ));
+        }
+        if let Some(key) = &self.privacy.caller_hash_key {
+            if key.expose_secret().chars().count() < 32 {
+                return Err(ConfigError::key(
+                    src,
+                    "privacy.caller_hash_key",
+                    "expected at least 32 characters",
+                ));
+            }
+        }
+        if self.privacy.repeat_caller_window_days == 0 {
+            return Err(ConfigError::key(
+                src,
+                "privacy.repeat_caller_window_days",
+                "expected at least 1",
+            ));
+        }
+        if self.jobs.lease_seconds == 0
+            || self.jobs.poll_interval_ms == 0
+            || self.jobs.max_attempts == 0
+        {
+            return Err(ConfigError::key(
+                src,
+                "jobs",
+                "lease_seconds, poll_interval_ms and max_attempts must be at least 1",
+            ));
+        }
+        if self.jobs.backoff_base_ms == 0 || self.jobs.backoff_max_ms < self.jobs.backoff_base_ms {
+            return Err(ConfigError::key(
+                src,
+                "jobs.backoff_max_ms",
+                "expected backoff_base_ms >= 1 and backoff_max_ms >= backoff_base_ms",
+            ));
+        }
+        for (i, line) in self.lines.iter().enumerate() {
+            if line.number.is_empty() || !line.number.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::key(
+                    src,
+                    &format!("lines[{i}].number"),
+                    format!(
+                        "`{}` is not a number; expected digits only, e.g. \"800186086\"",
+                        line.number
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The backend selected by `database.url`.
+    pub fn database_backend(&self) -> Result<Backend, ConfigError> {
+        let url = self.database.url.expose_secret();
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(ConfigError::key(
+                "configuration",
+                "database.url",
+                "expected a URL starting with sqlite:// or postgres://",
+            ))
+        }
+    }
+
+    /// True when the directory path is the default one.
+    pub fn directory_is_default(&self) -> bool {
+        self.directory.path == Path::new("config/directory.toml")
+    }
+}
+
+/// One environment variable as a configuration source, so errors name the variable.
+struct EnvVar {
+    var: String,
+    key: String,
+    value: Value,
+}
+
+impl EnvVar {
+    /// A value parsed like TOML (numbers, booleans, strings).
+    fn typed(var: &str, key: &str, raw: &str) -> Self {
+        let value = raw.parse::<Value>().unwrap_or_else(|never| match never {});
+        Self {
+            var: var.to_string(),
+            key: key.to_string(),
+            value,
+        }
+    }
+
+    /// A value taken as text whatever it looks like.
+    fn text(var: &str, key: &str, raw: &str) -> Self {
+        Self {
+            var: var.to_string(),
+            key: key.to_string(),
+            value: Value::from(raw.to_string()),
+        }
+    }
+}
+
+impl Provider for EnvVar {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("environment variable {}", self.var))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let dict = figment::util::nest(&self.key, self.value.clone())
+            .into_dict()
+            .ok_or_else(|| {
+                figment::Error::from(format!("{}: not a configuration key", self.var))
+            })?;
+        Ok(Map::from([(Profile::Default, dict)]))
+    }
+}
+
+/// Turns figment's errors into one message per problem naming source, key and expectation.
+fn describe_figment_error(err: figment::Error) -> ConfigError {
+    let lines: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(figment::Source::File(p)) => p.display().to_string(),
+                    Some(other) => format!("{} ({other})", m.name),
+                    None => m.name.to_string(),
+                })
+                .unwrap_or_else(|| "configuration".to_string());
+            let key = if e.path.is_empty() {
+                "(top level)".to_string()
+            } else {
+                e.path.join(".")
+            };
+            format!("{source}: key `{key}`: {}", e.kind)
+        })
+        .collect();
+    ConfigError::Invalid(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn embedded_defaults_load_without_any_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg_path = dir.path().join("none.toml");
+        std::fs::write(&cfg_path, "").unwrap();
+        let cfg =
+            Config::load_from(&env(&[("HELPLINE_CONFIG", cfg_path.to_str().unwrap())])).unwrap();
+        assert_eq!(cfg.http.addr.port(), 8080);
+        assert_eq!(cfg.database_backend().unwrap(), Backend::Sqlite);
+        assert_eq!(cfg.lines[0].number, "800186086");
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_file_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, "[jobs]\nworkers = \"many\"\n").unwrap();
+        let err = Config::load_from(&env(&[("HELPLINE_CONFIG", p.to_str().unwrap())]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.toml"), "{err}");
+        assert!(err.contains("jobs.workers"), "{err}");
+        assert!(err.contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("typo.toml");
+        std::fs::write(&p, "[http]\nadress = \"1.2.3.4:80\"\n").unwrap();
+        let err = Config::load_from(&env(&[("HELPLINE_CONFIG", p.to_str().unwrap())]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("adress"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named() {
+        let err = Config::load_from(&env(&[("HELPLINE_CONFIG", "/nonexistent/h.toml")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/h.toml"), "{err}");
+    }
+
+    #[test]
+    fn short_variables_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.toml");
+        std::fs::write(&p, "").unwrap();
+        let cfg = Config::load_from(&env(&[
+            ("HELPLINE_CONFIG", p.to_str().unwrap()),
+            ("DATABASE_URL", "postgres://u@localhost/db"),
+            ("HELPLINE_HTTP_ADDR", "127.0.0.1:0"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.database_backend().unwrap(), Backend::Postgres);
+        assert_eq!(cfg.http.addr.port(), 0);
+    }
+
+    #[test]
+    fn an_unsupported_database_url_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.toml");
+        std::fs::write(&p, "").unwrap();
+        let err = Config::load_from(&env(&[
+            ("HELPLINE_CONFIG", p.to_str().unwrap()),
+            ("DATABASE_URL", "mysql://x"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn a_short_hash_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.toml");
+        std::fs::write(&p, "[privacy]\ncaller_hash_key = \"short\"\n").unwrap();
+        let err = Config::load_from(&env(&[("HELPLINE_CONFIG", p.to_str().unwrap())]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("privacy.caller_hash_key"), "{err}");
+    }
+}

@@ -1,0 +1,85 @@
+//! The append-only audit log: who did what, when, from where. The database itself
+//! refuses updates and deletes (triggers), so nobody edits it, not even the service.
+//! Details never carry a phone number, a note or a token.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, DbError};
+use crate::with_db;
+
+/// One audit entry to append.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// The user acting, when a user acts.
+    pub actor_user_id: Option<i64>,
+    /// A readable actor: `user:anna`, `cli`, `system`.
+    pub actor: String,
+    /// What happened, dotted: `user.add`, `token.create`, `call.open`.
+    pub action: &'static str,
+    /// Kind of the object acted on.
+    pub object_kind: &'static str,
+    /// Its id.
+    pub object_id: String,
+    /// Network address of the client, when over HTTP.
+    pub address: Option<String>,
+    /// Extra facts as JSON (no personal data).
+    pub detail: serde_json::Value,
+}
+
+/// A stored audit entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    /// Sequence number.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what kind of object.
+    pub object_kind: String,
+    /// On which object.
+    pub object_id: String,
+    /// From where.
+    pub address: Option<String>,
+    /// Details (JSON text).
+    pub detail: String,
+}
+
+/// Appends one entry.
+pub async fn append(db: &Db, at: DateTime<Utc>, entry: &AuditEntry) -> Result<(), DbError> {
+    let detail = entry.detail.to_string();
+    with_db!(db, |pool| {
+        sqlx::query(
+            "insert into audit_log (at, actor_user_id, actor, action, object_kind, object_id, address, detail) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(at)
+        .bind(entry.actor_user_id)
+        .bind(&entry.actor)
+        .bind(entry.action)
+        .bind(entry.object_kind)
+        .bind(&entry.object_id)
+        .bind(&entry.address)
+        .bind(&detail)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// The most recent entries, newest first.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditRow>, DbError> {
+    let rows = with_db!(db, |pool| {
+        sqlx::query_as::<_, AuditRow>(
+            "select id, at, actor, action, object_kind, object_id, address, detail \
+             from audit_log order by id desc limit $1",
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows)
+}

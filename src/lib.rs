@@ -1,0 +1,51 @@
+//! helpline: the service behind an anti-trafficking help-line (Numero Verde Anti-Tratta).
+//! It keeps a record of every call, runs the durable jobs that escalation and
+//! notifications stand on, and serves the operators' console and a JSON API.
+
+pub mod app;
+pub mod auth;
+pub mod calls;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod jobs;
+pub mod referral;
+pub mod startup;
+pub mod telemetry;
+pub mod web;
+
+use std::net::SocketAddr;
+
+/// Why the service or a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// Bad directory file.
+    #[error("directory {0}")]
+    Directory(#[from] referral::DirectoryError),
+    /// The caller-hash key is unusable.
+    #[error(transparent)]
+    CallerKey(#[from] calls::caller::CallerKeyError),
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    /// A user could not be found or made.
+    #[error(transparent)]
+    User(#[from] auth::UserError),
+    /// The HTTP address is taken or not allowed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed.
+    #[error("HTTP server: {0}")]
+    Serve(#[source] std::io::Error),
+    /// A command was used wrongly.
+    #[error("{0}")]
+    Usage(String),
+}

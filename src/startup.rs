@@ -1,0 +1,161 @@
+//! Building and running the service: storage, migrations, directory, the job worker and
+//! the HTTP server, with graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{metrics_handle, AppState};
+use crate::auth::users;
+use crate::calls::CallerHasher;
+use crate::config::Config;
+use crate::db::Db;
+use crate::jobs::{selftest, worker, Jobs, Worker, WorkerHandle};
+use crate::referral::Directory;
+use crate::Error;
+
+/// A built service, bound to its address, not yet serving.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects, migrates, loads the directory, creates the first admin on an empty
+    /// database, and binds the HTTP address (port 0 picks a free one).
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        let state = build_state(config).await?;
+        if let Some(password) = users::ensure_first_admin(&state.db, Utc::now()).await? {
+            tracing::warn!(
+                "first start: created the administrator `admin` with the one-time password {} \
+                 (change it at first sign-in; `helpline user add` makes other accounts)",
+                password.expose_secret()
+            );
+        }
+        let addr = state.config.http.addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::Bind { addr, source: e })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Bind { addr, source: e })?;
+        Ok(Self {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    /// The bound HTTP address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shared state (tests and benchmarks reach storage through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` is cancelled: then stops accepting, finishes requests in
+    /// flight, lets the job worker finish or release its claims, and closes the pool.
+    pub async fn run_until(self, stop: CancellationToken) -> Result<(), Error> {
+        let worker = start_worker(&self.state);
+        let app = crate::web::router(self.state.clone());
+        tracing::info!(addr = %self.addr, backend = ?self.state.db.backend(), "helpline serving");
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .await;
+        if let Some(w) = worker {
+            w.shutdown().await;
+        }
+        self.state.db.close().await;
+        tracing::info!("helpline stopped");
+        served.map_err(Error::Serve)
+    }
+
+    /// Serves until SIGTERM or Ctrl-C.
+    pub async fn run(self) -> Result<(), Error> {
+        let stop = CancellationToken::new();
+        let trigger = stop.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested");
+            trigger.cancel();
+        });
+        self.run_until(stop).await
+    }
+}
+
+/// Everything but the listener: used by `serve` and by CLI commands that need storage.
+pub async fn build_state(config: Config) -> Result<AppState, Error> {
+    let backend = config.database_backend()?;
+    let directory = Directory::load(&config.directory.path, config.directory_is_default())?;
+    let hasher = CallerHasher::from_config(&config.privacy)?;
+    let db = Db::connect(&config.database, backend).await?;
+    db.migrate().await?;
+    tracing::info!(
+        territories = directory.territories.len(),
+        units = directory.units.len(),
+        mediators = directory.mediators.len(),
+        "directory loaded"
+    );
+    let jobs = Jobs::new(db.clone(), config.jobs.max_attempts);
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        directory: Arc::new(directory),
+        hasher: Arc::new(hasher),
+        jobs,
+        metrics: metrics_handle(),
+    })
+}
+
+fn start_worker(state: &AppState) -> Option<WorkerHandle> {
+    if state.config.jobs.workers == 0 {
+        tracing::info!("job worker off on this node (jobs.workers = 0)");
+        return None;
+    }
+    let w = Worker::new(
+        state.db.clone(),
+        &state.jobs,
+        state.config.jobs.clone(),
+        worker::node_name(),
+    )
+    .register(selftest::SelfTest);
+    Some(w.spawn())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

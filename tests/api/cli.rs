@@ -1,0 +1,224 @@
+//! The command line as an administrator uses it.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::helpers::{Backend, TestDb};
+
+fn helpline(db: &TestDb, config: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPLINE") || k == "DATABASE_URL")
+    {
+        cmd.env_remove(k);
+    }
+    cmd.env(
+        "HELPLINE_CONFIG",
+        config.unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml")),
+    )
+    .env(
+        "HELPLINE__DIRECTORY__PATH",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/directory.toml"),
+    )
+    .env(
+        "HELPLINE__PRIVACY__CALLER_HASH_KEY",
+        "test-key-test-key-test-key-test-key",
+    )
+    .env("DATABASE_URL", &db.url);
+    cmd
+}
+
+fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn an_admin_adds_a_user_and_a_token_that_opens_calls(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let mut add = helpline(&db, None);
+    add.args(["user", "add", "giulia", "--role", "operator"]);
+    let out = with_stdin(add, "una password lunga abbastanza\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("giulia"));
+
+    let mut again = helpline(&db, None);
+    again.args(["user", "add", "giulia", "--role", "operator"]);
+    let out = with_stdin(again, "una password lunga abbastanza\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+
+    let mut weak = helpline(&db, None);
+    weak.args(["user", "add", "marco", "--role", "operator"]);
+    let out = with_stdin(weak, "short\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12"));
+
+    let mut bad_role = helpline(&db, None);
+    bad_role.args(["user", "add", "marco", "--role", "boss"]);
+    let out = with_stdin(bad_role, "una password lunga abbastanza\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role"));
+
+    let out = helpline(&db, None)
+        .args(["token", "create", "giulia", "--label", "test"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(token.starts_with("hlp_"));
+
+    let port = free_port();
+    let server = helpline(&db, None)
+        .arg("serve")
+        .env("HELPLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{url}/readyz")).send().await {
+            ready = r.status() == 200;
+            if ready {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "service became ready");
+    let r = client
+        .post(format!("{url}/api/v1/calls"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = server.wait_with_output().unwrap();
+    assert!(out.status.success());
+    // Users already existed: no first admin was made.
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("one-time password"));
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_user_and_a_token_that_opens_calls_sqlite() {
+    an_admin_adds_a_user_and_a_token_that_opens_calls(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_user_and_a_token_that_opens_calls_postgres() {
+    an_admin_adds_a_user_and_a_token_that_opens_calls(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn the_first_start_creates_an_admin_and_says_how_to_sign_in() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let port = free_port();
+    let server = helpline(&db, None)
+        .arg("serve")
+        .env("HELPLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("`admin`") && log.contains("one-time password"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn config_check_accepts_the_defaults_and_names_the_key_of_a_mistake() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let out = helpline(&db, None)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("configuration OK") && text.contains("10 territories"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[http]\naddr = \"not an address\"\n").unwrap();
+    for args in [&["config", "check"][..], &["serve"][..]] {
+        let out = helpline(&db, bad.to_str()).args(args).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("bad.toml") && err.contains("http.addr"),
+            "{args:?}: {err}"
+        );
+    }
+
+    let out = helpline(&db, None)
+        .args(["config", "check"])
+        .env("HELPLINE__JOBS__WORKERS", "many")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HELPLINE__JOBS__WORKERS") && err.contains("jobs.workers"),
+        "{err}"
+    );
+}

@@ -1,0 +1,262 @@
+//! The test harness: a real service on port 0 over a fresh database, SQLite or
+//! PostgreSQL, and a client that talks to it as any API client would.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::Utc;
+use helpline::auth::{tokens, users, Role};
+use helpline::config::Config;
+use helpline::db::Db;
+use helpline::startup::Application;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_admin_url: Option<(String, String)>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// `None` for PostgreSQL when `HELPLINE_TEST_DATABASE_URL` is not set (the test is
+    /// then skipped, and says so). In CI it is set and a missing server fails the test.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("helpline.db").display());
+                Some(Self {
+                    url,
+                    _dir: Some(dir),
+                    pg_admin_url: None,
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin) = std::env::var("HELPLINE_TEST_DATABASE_URL") else {
+                    if std::env::var("CI").is_ok() {
+                        panic!("CI must set HELPLINE_TEST_DATABASE_URL");
+                    }
+                    eprintln!("skipped on PostgreSQL: HELPLINE_TEST_DATABASE_URL is not set");
+                    return None;
+                };
+                let name = format!(
+                    "helpline_t_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed),
+                    Utc::now().timestamp_subsec_nanos()
+                );
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(&format!("create database {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .expect("database URL with a path");
+                let url = format!("{base}/{name}");
+                Some(Self {
+                    url,
+                    _dir: None,
+                    pg_admin_url: Some((admin, name)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_admin_url.take() {
+            // Best effort, on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) =
+                        <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                    {
+                        let _ =
+                            sqlx::query(&format!("drop database if exists {name} with (force)"))
+                                .execute(&mut conn)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Configuration for a test service on `db`, with extra `(VAR, value)` overrides.
+pub fn test_config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
+    let mut env: Vec<(String, String)> = vec![
+        (
+            "HELPLINE_CONFIG".into(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml").into(),
+        ),
+        ("DATABASE_URL".into(), db.url.clone()),
+        ("HELPLINE_HTTP_ADDR".into(), "127.0.0.1:0".into()),
+        (
+            "HELPLINE__PRIVACY__CALLER_HASH_KEY".into(),
+            "test-key-test-key-test-key-test-key".into(),
+        ),
+        (
+            "HELPLINE__DIRECTORY__PATH".into(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/directory.toml").into(),
+        ),
+        ("HELPLINE__DATABASE__MAX_CONNECTIONS".into(), "5".into()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::load_from(&env).expect("test configuration")
+}
+
+/// A running service and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub client: reqwest::Client,
+    pub token: String,
+    stop: CancellationToken,
+    _test_db: TestDb,
+}
+
+impl TestApp {
+    /// Starts the service on a fresh database of `backend`, with an operator and a token.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Option<Self> {
+        let test_db = TestDb::new(backend).await?;
+        let app = Application::build(test_config(&test_db, extra))
+            .await
+            .expect("service builds");
+        let base = format!("http://{}", app.addr());
+        let db = app.state().db.clone();
+        let stop = CancellationToken::new();
+        tokio::spawn({
+            let stop = stop.clone();
+            async move { app.run_until(stop).await.expect("service runs") }
+        });
+        let token = make_token(&db, "operatrice", Role::Operator).await;
+        Some(Self {
+            base,
+            db,
+            client: reqwest::Client::new(),
+            token,
+            stop,
+            _test_db: test_db,
+        })
+    }
+
+    /// A token for a new user with `role`.
+    pub async fn token_for(&self, username: &str, role: Role) -> String {
+        make_token(&self.db, username, role).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs JSON with the operator's token; returns status and body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_as(&self.token, path, body).await
+    }
+
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Opens a manual call; returns its id.
+    pub async fn open_call(&self, body: &Value) -> String {
+        let (status, call) = self.post("/api/v1/calls", body).await;
+        assert_eq!(status, 201, "{call}");
+        call["id"].as_str().expect("id").to_string()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn make_token(db: &Db, username: &str, role: Role) -> String {
+    let password = SecretString::from("a long enough password".to_string());
+    let id = users::add(db, username, role, &password, false, Utc::now())
+        .await
+        .expect("user");
+    tokens::create(db, id, "test", Utc::now())
+        .await
+        .expect("token")
+        .0
+        .expose_secret()
+        .to_string()
+}
+
+/// Runs a test body on SQLite and on PostgreSQL: `both_backends!(name, |app| async { … })`
+/// makes the tests `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) =
+                    $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await
+                {
+                    ($body)(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await
+                {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real service on port 0, spoken to over HTTP (and, for the job
+//! queue, several real `helpline` processes), on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod calls;
+mod cli;
+mod errors;
+mod jobs;
+mod nodes;
+mod ops;
