@@ -6,13 +6,14 @@
 //! SQLite:     cargo bench --bench call_record -- --backend sqlite
 //! PostgreSQL: HELPLINE_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!             cargo bench --bench call_record -- --backend postgres
-//! Options: --calls N (default 20000), --concurrency C (default 32).
+//! Options: --calls N (default 20000), --concurrency C (default 32), --writers W
+//! (PostgreSQL group-commit writers, default 4).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use helpline::calls::{store, CallState, CallerFingerprint, Channel, NewCall, Transition};
+use helpline::calls::{CallLog, CallState, CallerFingerprint, Channel, NewCall, Transition};
 use helpline::config::{Backend, Config};
 use helpline::db::Db;
 
@@ -23,10 +24,11 @@ struct Args {
     backend: Backend,
     calls: usize,
     concurrency: usize,
+    writers: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { backend: Backend::Sqlite, calls: 20_000, concurrency: 32 };
+    let mut args = Args { backend: Backend::Sqlite, calls: 20_000, concurrency: 32, writers: 4 };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -38,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()).ok_or("--calls N")?,
+            "--writers" => args.writers = it.next().and_then(|v| v.parse().ok()).ok_or("--writers W")?,
             "--concurrency" => args.concurrency = it.next().and_then(|v| v.parse().ok()).ok_or("--concurrency C")?,
             // cargo bench passes --bench; anything else is a filter we do not use.
             _ => {}
@@ -71,7 +74,7 @@ async fn fresh_db(backend: Backend, max_connections: u32) -> (Db, Option<tempfil
     (db, Some(dir))
 }
 
-async fn one_call(db: &Db, n: usize) -> Duration {
+async fn one_call(log: &CallLog, n: usize) -> Duration {
     let started = Instant::now();
     let new = NewCall {
         channel: Channel::Sip,
@@ -80,10 +83,10 @@ async fn one_call(db: &Db, n: usize) -> Duration {
         language: Some("it".into()),
         opened_by: None,
     };
-    let id = store::open(db, &new, Utc::now()).await.expect("open");
+    let id = log.open(new, Utc::now()).await.expect("open");
     for to in STEPS {
         let t = Transition { to, at: Utc::now(), reason: None, actor_user_id: None };
-        store::transition(db, id, &t).await.expect("transition");
+        log.transition(id, t).await.expect("transition");
     }
     started.elapsed()
 }
@@ -100,16 +103,17 @@ fn main() {
     rt.block_on(async {
         let pool_size = u32::try_from(args.concurrency).unwrap_or(u32::MAX).clamp(1, 64);
         let (db, _dir) = fresh_db(args.backend, pool_size).await;
+        let log = CallLog::start(&db, args.writers);
         // Warm-up: fill the pool and the caches.
         for n in 0..200 {
-            one_call(&db, n).await;
+            one_call(&log, n).await;
         }
-        let db = Arc::new(db);
+        let log = Arc::new(log);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..args.concurrency {
-            let (db, next, total) = (db.clone(), next.clone(), args.calls);
+            let (log, next, total) = (log.clone(), next.clone(), args.calls);
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 loop {
@@ -117,7 +121,7 @@ fn main() {
                     if n >= total {
                         return lat;
                     }
-                    lat.push(one_call(&db, 1_000 + n).await);
+                    lat.push(one_call(&log, 1_000 + n).await);
                 }
             }));
         }
@@ -130,9 +134,10 @@ fn main() {
         let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "backend={:?} calls={} concurrency={} elapsed={:.2}s calls/s={:.0} transitions/s={:.0} \
+            "backend={:?} writers={} calls={} concurrency={} elapsed={:.2}s calls/s={:.0} transitions/s={:.0} \
              call p50={:.2}ms p99={:.2}ms max={:.2}ms",
             args.backend,
+            args.writers,
             latencies.len(),
             args.concurrency,
             elapsed.as_secs_f64(),

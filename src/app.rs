@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::calls::CallerHasher;
+use crate::calls::{CallLog, CallerHasher};
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Jobs;
@@ -21,6 +21,8 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     /// Turns callers' numbers into keyed hashes.
     pub hasher: Arc<CallerHasher>,
+    /// Durable, batched writes of call records.
+    pub calls: CallLog,
     /// The durable job queue.
     pub jobs: Jobs,
     /// Renders Prometheus metrics.

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{metrics_handle, AppState};
 use crate::auth::users;
-use crate::calls::CallerHasher;
+use crate::calls::{CallLog, CallerHasher};
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::{selftest, worker, Jobs, Worker, WorkerHandle};
@@ -108,7 +108,9 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
         "directory loaded"
     );
     let jobs = Jobs::new(db.clone(), config.jobs.max_attempts);
+    let calls = CallLog::start(&db, config.database.writers);
     Ok(AppState {
+        calls,
         db,
         config: Arc::new(config),
         directory: Arc::new(directory),

@@ -5,8 +5,10 @@ pub mod caller;
 pub mod model;
 pub mod state;
 pub mod store;
+pub mod writer;
 
 pub use caller::{CallerFingerprint, CallerHasher, InvalidCallerNumber};
 pub use model::{CallEvent, CallId, CallRecord, Channel, Timings};
 pub use state::{CallState, IllegalTransition};
 pub use store::{CallError, NewCall, Transition};
+pub use writer::CallLog;

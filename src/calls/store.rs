@@ -1,12 +1,13 @@
 //! Storage of call records and their events. A transition is a compare-and-set on the
-//! call's event count, so two concurrent changes to one call cannot both win.
+//! call's event count, so two concurrent changes to one call cannot both win. Writes run
+//! inside a transaction chosen by the caller (the group-commit writer in `writer.rs`).
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::caller::CallerFingerprint;
 use super::model::{CallEvent, CallId, CallRecord, Channel, Timings};
 use super::state::{CallState, IllegalTransition};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Tx};
 use crate::with_db;
 
 /// What is needed to open a call record.
@@ -66,93 +67,136 @@ impl From<sqlx::Error> for CallError {
     }
 }
 
-/// Opens a call record in state `offered` at `at`.
-#[tracing::instrument(skip_all, fields(channel = new.channel.as_str()))]
-pub async fn open(db: &Db, new: &NewCall, at: DateTime<Utc>) -> Result<CallId, CallError> {
-    let id = CallId::new();
+/// Writes a new call record in state `offered`, inside `tx`.
+pub(super) async fn open_in(tx: &mut Tx, id: CallId, new: &NewCall, at: DateTime<Utc>) -> Result<(), CallError> {
     let offered = CallState::Offered.as_str();
-    with_db!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, opened_at, opened_by) \
-             values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
-        )
-        .bind(id)
-        .bind(new.channel.as_str())
-        .bind(&new.line)
-        .bind(&new.caller.hash)
-        .bind(&new.caller.territory_hint)
-        .bind(&new.language)
-        .bind(offered)
-        .bind(at)
-        .bind(new.opened_by)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("insert into call_events (call_id, seq, state, at, actor_user_id) values ($1, 1, $2, $3, $4)")
+    match tx {
+        Tx::Sqlite(conn) => {
+            sqlx::query(
+                "insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, opened_at, \
+                 opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
+            )
             .bind(id)
+            .bind(new.channel.as_str())
+            .bind(&new.line)
+            .bind(&new.caller.hash)
+            .bind(&new.caller.territory_hint)
+            .bind(&new.language)
             .bind(offered)
             .bind(at)
             .bind(new.opened_by)
-            .execute(&mut *tx)
+            .execute(&mut **conn)
             .await?;
-        tx.commit().await?;
-    });
-    Ok(id)
+            sqlx::query("insert into call_events (call_id, seq, state, at, actor_user_id) values ($1, 1, $2, $3, $4)")
+                .bind(id)
+                .bind(offered)
+                .bind(at)
+                .bind(new.opened_by)
+                .execute(&mut **conn)
+                .await?;
+        }
+        // One round trip: the record and its first event in one statement.
+        Tx::Postgres(conn) => {
+            sqlx::query(
+                "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
+                 opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id) \
+                 insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c",
+            )
+            .bind(id)
+            .bind(new.channel.as_str())
+            .bind(&new.line)
+            .bind(&new.caller.hash)
+            .bind(&new.caller.territory_hint)
+            .bind(&new.language)
+            .bind(offered)
+            .bind(at)
+            .bind(new.opened_by)
+            .execute(&mut **conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
-/// Applies a transition; returns the new state. Retries a lost race a few times, since
-/// the loser may still be legal from the winner's state.
-#[tracing::instrument(skip_all, fields(call = %id, to = change.to.as_str()))]
-pub async fn transition(db: &Db, id: CallId, change: &Transition) -> Result<CallState, CallError> {
+/// Applies a transition inside `tx`; returns the new state. The lifecycle rules are the
+/// typed state machine's; a lost race (another node changed the call in between) is
+/// retried from the winner's state.
+pub(super) async fn transition_in(tx: &mut Tx, id: CallId, change: &Transition) -> Result<CallState, CallError> {
     for _ in 0..5 {
-        let current: Option<(String, i32, DateTime<Utc>)> = with_db!(db, |pool| {
-            sqlx::query_as(
-                "select c.state, c.seq, e.at from calls c \
-                 join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-        });
-        let (state, seq, last_at) = current.ok_or(CallError::NotFound(id))?;
-        let state = parse_state(&state)?;
-        let to = state.transition(change.to)?;
-        if change.at < last_at {
-            return Err(CallError::OutOfOrder { last: last_at });
-        }
-        let won = with_db!(db, |pool| {
-            let mut tx = pool.begin().await?;
-            let updated = sqlx::query(
-                "update calls set state = $1, seq = seq + 1 where id = $2 and seq = $3",
-            )
-            .bind(to.as_str())
-            .bind(id)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if updated == 1 {
+        let applied = match tx {
+            Tx::Sqlite(conn) => {
+                // The writer holds SQLite's write lock for the whole batch: read, check, write.
+                let current: Option<(String, i32, DateTime<Utc>)> = sqlx::query_as(
+                    "select c.state, c.seq, e.at from calls c \
+                     join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut **conn)
+                .await?;
+                let (state, seq, last_at) = current.ok_or(CallError::NotFound(id))?;
+                check(parse_state(&state)?, last_at, change)?;
+                sqlx::query("update calls set state = $1, seq = seq + 1 where id = $2 and seq = $3")
+                    .bind(change.to.as_str())
+                    .bind(id)
+                    .bind(seq)
+                    .execute(&mut **conn)
+                    .await?;
                 sqlx::query(
                     "insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
                      values ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(id)
                 .bind(seq + 1)
-                .bind(to.as_str())
+                .bind(change.to.as_str())
                 .bind(change.at)
                 .bind(&change.reason)
                 .bind(change.actor_user_id)
-                .execute(&mut *tx)
+                .execute(&mut **conn)
                 .await?;
-                tx.commit().await?;
+                true
             }
-            updated == 1
-        });
-        if won {
-            return Ok(to);
+            // One round trip: read, compare-and-set and the new event in one statement.
+            // The states it may come from are the state machine's, passed in.
+            Tx::Postgres(conn) => {
+                let from: Vec<&str> =
+                    CallState::ALL.into_iter().filter(|s| s.can_become(change.to)).map(CallState::as_str).collect();
+                let row: Option<(String, i32, DateTime<Utc>, Option<i32>)> = sqlx::query_as(
+                    "with cur as (select c.state, c.seq, e.at as last_at from calls c \
+                       join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1), \
+                     upd as (update calls set state = $2, seq = calls.seq + 1 from cur \
+                       where calls.id = $1 and calls.seq = cur.seq and cur.state = any($3) and cur.last_at <= $4 \
+                       returning calls.seq), \
+                     ins as (insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
+                       select $1, upd.seq, $2, $4, $5, $6 from upd returning seq) \
+                     select cur.state, cur.seq, cur.last_at, (select seq from ins) from cur",
+                )
+                .bind(id)
+                .bind(change.to.as_str())
+                .bind(&from)
+                .bind(change.at)
+                .bind(&change.reason)
+                .bind(change.actor_user_id)
+                .fetch_optional(&mut **conn)
+                .await?;
+                let (state, _, last_at, new_seq) = row.ok_or(CallError::NotFound(id))?;
+                check(parse_state(&state)?, last_at, change)?;
+                new_seq.is_some()
+            }
+        };
+        if applied {
+            return Ok(change.to);
         }
     }
     Err(CallError::Conflict)
+}
+
+/// The lifecycle and time-order rules for one change.
+fn check(state: CallState, last_at: DateTime<Utc>, change: &Transition) -> Result<(), CallError> {
+    state.transition(change.to)?;
+    if change.at < last_at {
+        return Err(CallError::OutOfOrder { last: last_at });
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

@@ -227,6 +227,15 @@ impl Db {
         })
     }
 
+    /// Starts a transaction that will write: on SQLite it takes the write lock at once, so
+    /// reads inside it cannot be invalidated by another writer before its own writes.
+    pub async fn begin_write(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
     /// Which backend this pool talks to.
     pub fn backend(&self) -> Backend {
         match self {

@@ -126,7 +126,7 @@ pub async fn open_call(
         language: body.language,
         opened_by: Some(user.0.id),
     };
-    let id = store::open(&state.db, &new, at).await?;
+    let id = state.calls.open(new, at).await?;
     let record = store::load(
         &state.db,
         id,
@@ -210,7 +210,7 @@ pub async fn add_event(
         reason: body.reason,
         actor_user_id: Some(user.0.id),
     };
-    store::transition(&state.db, id, &change).await?;
+    state.calls.transition(id, change).await?;
     Ok(Json(
         store::load(
             &state.db,
