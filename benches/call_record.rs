@@ -17,8 +17,13 @@ use helpline::calls::{CallLog, CallState, CallerFingerprint, Channel, NewCall, T
 use helpline::config::{Backend, Config};
 use helpline::db::Db;
 
-const STEPS: [CallState; 5] =
-    [CallState::Menu, CallState::Queued, CallState::Ringing, CallState::Answered, CallState::Ended];
+const STEPS: [CallState; 5] = [
+    CallState::Menu,
+    CallState::Queued,
+    CallState::Ringing,
+    CallState::Answered,
+    CallState::Ended,
+];
 
 struct Args {
     backend: Backend,
@@ -28,7 +33,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { backend: Backend::Sqlite, calls: 20_000, concurrency: 32, writers: 4 };
+    let mut args = Args {
+        backend: Backend::Sqlite,
+        calls: 20_000,
+        concurrency: 32,
+        writers: 4,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -40,8 +50,18 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()).ok_or("--calls N")?,
-            "--writers" => args.writers = it.next().and_then(|v| v.parse().ok()).ok_or("--writers W")?,
-            "--concurrency" => args.concurrency = it.next().and_then(|v| v.parse().ok()).ok_or("--concurrency C")?,
+            "--writers" => {
+                args.writers = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--writers W")?
+            }
+            "--concurrency" => {
+                args.concurrency = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--concurrency C")?
+            }
             // cargo bench passes --bench; anything else is a filter we do not use.
             _ => {}
         }
@@ -49,29 +69,52 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-async fn fresh_db(backend: Backend, max_connections: u32) -> (Db, Option<tempfile::TempDir>) {
+/// A fresh database; for PostgreSQL also the (admin URL, name) to drop it afterwards.
+async fn fresh_db(
+    backend: Backend,
+    max_connections: u32,
+) -> (Db, tempfile::TempDir, Option<(String, String)>) {
     let dir = tempfile::tempdir().expect("temp dir");
+    let mut drop_later = None;
     let url = match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("bench.db").display()),
         Backend::Postgres => {
             let admin = std::env::var("HELPLINE_BENCH_DATABASE_URL")
                 .expect("set HELPLINE_BENCH_DATABASE_URL to a PostgreSQL database the bench may create databases from");
             let name = format!("helpline_bench_{}", std::process::id());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect");
-            sqlx::query(&format!("drop database if exists {name}")).execute(&mut conn).await.expect("drop");
-            sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create");
-            format!("{}/{name}", admin.rsplit_once('/').expect("URL with a database").0)
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connect");
+            sqlx::query(&format!("drop database if exists {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("drop");
+            sqlx::query(&format!("create database {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create");
+            drop_later = Some((admin.clone(), name.clone()));
+            format!(
+                "{}/{name}",
+                admin.rsplit_once('/').expect("URL with a database").0
+            )
         }
     };
     let env = vec![
-        ("HELPLINE_CONFIG".to_string(), concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml").to_string()),
+        (
+            "HELPLINE_CONFIG".to_string(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml").to_string(),
+        ),
         ("DATABASE_URL".to_string(), url),
-        ("HELPLINE__DATABASE__MAX_CONNECTIONS".to_string(), max_connections.to_string()),
+        (
+            "HELPLINE__DATABASE__MAX_CONNECTIONS".to_string(),
+            max_connections.to_string(),
+        ),
     ];
     let cfg = Config::load_from(&env).expect("config");
     let db = Db::connect(&cfg.database, backend).await.expect("connect");
     db.migrate().await.expect("migrate");
-    (db, Some(dir))
+    (db, dir, drop_later)
 }
 
 async fn one_call(log: &CallLog, n: usize) -> Duration {
@@ -79,13 +122,21 @@ async fn one_call(log: &CallLog, n: usize) -> Duration {
     let new = NewCall {
         channel: Channel::Sip,
         line: Some("800186086".into()),
-        caller: CallerFingerprint { hash: Some(format!("{n:064x}")), territory_hint: Some("FI".into()) },
+        caller: CallerFingerprint {
+            hash: Some(format!("{n:064x}")),
+            territory_hint: Some("FI".into()),
+        },
         language: Some("it".into()),
         opened_by: None,
     };
     let id = log.open(new, Utc::now()).await.expect("open");
     for to in STEPS {
-        let t = Transition { to, at: Utc::now(), reason: None, actor_user_id: None };
+        let t = Transition {
+            to,
+            at: Utc::now(),
+            reason: None,
+            actor_user_id: None,
+        };
         log.transition(id, t).await.expect("transition");
     }
     started.elapsed()
@@ -99,10 +150,13 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let pool_size = u32::try_from(args.concurrency).unwrap_or(u32::MAX).clamp(1, 64);
-        let (db, _dir) = fresh_db(args.backend, pool_size).await;
+        let (db, _dir, drop_later) = fresh_db(args.backend, pool_size).await;
         let log = CallLog::start(&db, args.writers);
         // Warm-up: fill the pool and the caches.
         for n in 0..200 {
@@ -147,5 +201,10 @@ fn main() {
             ms(pct(0.99)),
             ms(*latencies.last().expect("some calls")),
         );
+        db.close().await;
+        if let Some((admin, name)) = drop_later {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect");
+            sqlx::query(&format!("drop database {name} with (force)")).execute(&mut conn).await.expect("drop");
+        }
     });
 }

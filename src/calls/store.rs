@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::caller::CallerFingerprint;
 use super::model::{CallEvent, CallId, CallRecord, Channel, Timings};
 use super::state::{CallState, IllegalTransition};
-use crate::db::{Db, DbError, Tx};
+use crate::db::{Conn, Db, DbError};
 use crate::with_db;
 
 /// What is needed to open a call record.
@@ -67,11 +67,16 @@ impl From<sqlx::Error> for CallError {
     }
 }
 
-/// Writes a new call record in state `offered`, inside `tx`.
-pub(super) async fn open_in(tx: &mut Tx, id: CallId, new: &NewCall, at: DateTime<Utc>) -> Result<(), CallError> {
+/// Writes a new call record in state `offered` (on SQLite, `conn` must be in a transaction).
+pub(super) async fn open_in(
+    conn: &mut Conn<'_>,
+    id: CallId,
+    new: &NewCall,
+    at: DateTime<Utc>,
+) -> Result<(), CallError> {
     let offered = CallState::Offered.as_str();
-    match tx {
-        Tx::Sqlite(conn) => {
+    match conn {
+        Conn::Sqlite(c) => {
             sqlx::query(
                 "insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, opened_at, \
                  opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
@@ -85,18 +90,18 @@ pub(super) async fn open_in(tx: &mut Tx, id: CallId, new: &NewCall, at: DateTime
             .bind(offered)
             .bind(at)
             .bind(new.opened_by)
-            .execute(&mut **conn)
+            .execute(&mut **c)
             .await?;
             sqlx::query("insert into call_events (call_id, seq, state, at, actor_user_id) values ($1, 1, $2, $3, $4)")
                 .bind(id)
                 .bind(offered)
                 .bind(at)
                 .bind(new.opened_by)
-                .execute(&mut **conn)
+                .execute(&mut **c)
                 .await?;
         }
         // One round trip: the record and its first event in one statement.
-        Tx::Postgres(conn) => {
+        Conn::Postgres(c) => {
             sqlx::query(
                 "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
                  opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id) \
@@ -111,36 +116,42 @@ pub(super) async fn open_in(tx: &mut Tx, id: CallId, new: &NewCall, at: DateTime
             .bind(offered)
             .bind(at)
             .bind(new.opened_by)
-            .execute(&mut **conn)
+            .execute(&mut **c)
             .await?;
         }
     }
     Ok(())
 }
 
-/// Applies a transition inside `tx`; returns the new state. The lifecycle rules are the
+/// Applies a transition (on SQLite, `conn` must be in a transaction); returns the new state. The lifecycle rules are the
 /// typed state machine's; a lost race (another node changed the call in between) is
 /// retried from the winner's state.
-pub(super) async fn transition_in(tx: &mut Tx, id: CallId, change: &Transition) -> Result<CallState, CallError> {
+pub(super) async fn transition_in(
+    conn: &mut Conn<'_>,
+    id: CallId,
+    change: &Transition,
+) -> Result<CallState, CallError> {
     for _ in 0..5 {
-        let applied = match tx {
-            Tx::Sqlite(conn) => {
+        let applied = match conn {
+            Conn::Sqlite(c) => {
                 // The writer holds SQLite's write lock for the whole batch: read, check, write.
                 let current: Option<(String, i32, DateTime<Utc>)> = sqlx::query_as(
                     "select c.state, c.seq, e.at from calls c \
                      join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1",
                 )
                 .bind(id)
-                .fetch_optional(&mut **conn)
+                .fetch_optional(&mut **c)
                 .await?;
                 let (state, seq, last_at) = current.ok_or(CallError::NotFound(id))?;
                 check(parse_state(&state)?, last_at, change)?;
-                sqlx::query("update calls set state = $1, seq = seq + 1 where id = $2 and seq = $3")
-                    .bind(change.to.as_str())
-                    .bind(id)
-                    .bind(seq)
-                    .execute(&mut **conn)
-                    .await?;
+                sqlx::query(
+                    "update calls set state = $1, seq = seq + 1 where id = $2 and seq = $3",
+                )
+                .bind(change.to.as_str())
+                .bind(id)
+                .bind(seq)
+                .execute(&mut **c)
+                .await?;
                 sqlx::query(
                     "insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
                      values ($1, $2, $3, $4, $5, $6)",
@@ -151,15 +162,18 @@ pub(super) async fn transition_in(tx: &mut Tx, id: CallId, change: &Transition) 
                 .bind(change.at)
                 .bind(&change.reason)
                 .bind(change.actor_user_id)
-                .execute(&mut **conn)
+                .execute(&mut **c)
                 .await?;
                 true
             }
             // One round trip: read, compare-and-set and the new event in one statement.
             // The states it may come from are the state machine's, passed in.
-            Tx::Postgres(conn) => {
-                let from: Vec<&str> =
-                    CallState::ALL.into_iter().filter(|s| s.can_become(change.to)).map(CallState::as_str).collect();
+            Conn::Postgres(c) => {
+                let from: Vec<&str> = CallState::ALL
+                    .into_iter()
+                    .filter(|s| s.can_become(change.to))
+                    .map(CallState::as_str)
+                    .collect();
                 let row: Option<(String, i32, DateTime<Utc>, Option<i32>)> = sqlx::query_as(
                     "with cur as (select c.state, c.seq, e.at as last_at from calls c \
                        join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1), \
@@ -176,7 +190,7 @@ pub(super) async fn transition_in(tx: &mut Tx, id: CallId, change: &Transition) 
                 .bind(change.at)
                 .bind(&change.reason)
                 .bind(change.actor_user_id)
-                .fetch_optional(&mut **conn)
+                .fetch_optional(&mut **c)
                 .await?;
                 let (state, _, last_at, new_seq) = row.ok_or(CallError::NotFound(id))?;
                 check(parse_state(&state)?, last_at, change)?;

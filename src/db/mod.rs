@@ -68,7 +68,24 @@ macro_rules! with_tx {
     };
 }
 
+/// A connection on one of the two backends: inside a transaction, or on its own (then
+/// each statement commits by itself).
+pub enum Conn<'a> {
+    /// SQLite connection.
+    Sqlite(&'a mut sqlx::SqliteConnection),
+    /// PostgreSQL connection.
+    Postgres(&'a mut sqlx::PgConnection),
+}
+
 impl Tx {
+    /// The transaction's connection.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Postgres(t) => Conn::Postgres(&mut *t),
+        }
+    }
+
     /// Commits.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod call_log;
 mod calls;
 mod cli;
 mod errors;
