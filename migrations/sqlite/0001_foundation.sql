@@ -51,6 +51,12 @@ create table call_events (
     primary key (call_id, seq)
 );
 
+-- A call's current state and event count always mirror its last event.
+create trigger call_events_move_call after insert on call_events
+begin
+    update calls set state = new.state, seq = new.seq where id = new.call_id;
+end;
+
 create table audit_log (
     id integer primary key,
     at text not null,

@@ -133,38 +133,43 @@ pub(super) async fn transition_in(
 ) -> Result<CallState, CallError> {
     for _ in 0..5 {
         let applied = match conn {
+            // One statement in the usual case: the event is inserted only if the call's
+            // last event allows it (state and time), and the `call_events_move_call`
+            // trigger moves `calls.state` and `calls.seq` with it.
             Conn::Sqlite(c) => {
-                // The writer holds SQLite's write lock for the whole batch: read, check, write.
-                let current: Option<(String, i32, DateTime<Utc>)> = sqlx::query_as(
-                    "select c.state, c.seq, e.at from calls c \
-                     join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&mut **c)
-                .await?;
-                let (state, seq, last_at) = current.ok_or(CallError::NotFound(id))?;
-                check(parse_state(&state)?, last_at, change)?;
-                sqlx::query(
-                    "update calls set state = $1, seq = seq + 1 where id = $2 and seq = $3",
-                )
-                .bind(change.to.as_str())
-                .bind(id)
-                .bind(seq)
-                .execute(&mut **c)
-                .await?;
-                sqlx::query(
+                let from: String = CallState::ALL
+                    .into_iter()
+                    .filter(|s| s.can_become(change.to))
+                    .map(|s| format!(",{s},"))
+                    .collect();
+                let inserted: Option<i32> = sqlx::query_scalar(
                     "insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
-                     values ($1, $2, $3, $4, $5, $6)",
+                     select c.id, c.seq + 1, $2, $3, $4, $5 from calls c \
+                     join call_events e on e.call_id = c.id and e.seq = c.seq \
+                     where c.id = $1 and instr($6, ',' || c.state || ',') > 0 and e.at <= $3 \
+                     returning seq",
                 )
                 .bind(id)
-                .bind(seq + 1)
                 .bind(change.to.as_str())
                 .bind(change.at)
                 .bind(&change.reason)
                 .bind(change.actor_user_id)
-                .execute(&mut **c)
+                .bind(&from)
+                .fetch_optional(&mut **c)
                 .await?;
-                true
+                if inserted.is_none() {
+                    // Refused: find out why, in the state machine's own words.
+                    let current: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+                        "select c.state, e.at from calls c \
+                         join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut **c)
+                    .await?;
+                    let (state, last_at) = current.ok_or(CallError::NotFound(id))?;
+                    check(parse_state(&state)?, last_at, change)?;
+                }
+                inserted.is_some()
             }
             // One round trip: read, compare-and-set and the new event in one statement.
             // The states it may come from are the state machine's, passed in.

@@ -123,8 +123,9 @@ queue_test!(
         let mut j = job("no.such.kind", json!({}));
         j.max_attempts = Some(3);
         let id = jobs.enqueue(&j, Utc::now()).await.unwrap();
+        // A claim counts the attempt at once; wait for its failure to be recorded.
         eventually("first attempt failed", || async {
-            job_row(&app, id).await.1 >= 1
+            job_row(&app, id).await.2.is_some()
         })
         .await;
         let (state, _, error) = job_row(&app, id).await;
