@@ -56,6 +56,29 @@ pub async fn enqueue(
     }
 }
 
+/// The claim statement: due jobs, or jobs whose owner's lease ran out, in due order.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "update jobs set state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2 \
+             where id in (select id from jobs \
+               where (state = 'pending' and run_at <= $3) or (state = 'running' and locked_until < $3) \
+               order by run_at limit $4",
+            $lock,
+            ") returning id, kind, payload, attempts, max_attempts"
+        )
+    };
+}
+
+fn claim_sql(db: &Db) -> &'static str {
+    match db {
+        // One writer at a time: the update with its subquery is atomic.
+        Db::Sqlite(_) => claim_sql!(""),
+        // Several nodes: rows another node is claiming right now are skipped, not waited for.
+        Db::Postgres(_) => claim_sql!(" for update skip locked"),
+    }
+}
+
 /// Claims up to `limit` jobs that are due, or whose owner's lease ran out.
 pub async fn claim(
     db: &Db,
@@ -65,40 +88,15 @@ pub async fn claim(
     lease_until: DateTime<Utc>,
 ) -> Result<Vec<Job>, DbError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows: Vec<JobRow> = match db {
-        // One writer at a time: the update with its subquery is atomic.
-        Db::Sqlite(pool) => {
-            sqlx::query_as(
-                "update jobs set state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2 \
-                 where id in (select id from jobs \
-                   where (state = 'pending' and run_at <= $3) or (state = 'running' and locked_until < $3) \
-                   order by run_at limit $4) \
-                 returning id, kind, payload, attempts, max_attempts",
-            )
+    let rows: Vec<JobRow> = with_db!(db, |pool| {
+        sqlx::query_as(claim_sql(db))
             .bind(node)
             .bind(lease_until)
             .bind(now)
             .bind(limit)
             .fetch_all(pool)
             .await?
-        }
-        // Several nodes: rows another node is claiming right now are skipped, not waited for.
-        Db::Postgres(pool) => {
-            sqlx::query_as(
-                "update jobs set state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2 \
-                 where id in (select id from jobs \
-                   where (state = 'pending' and run_at <= $3) or (state = 'running' and locked_until < $3) \
-                   order by run_at limit $4 for update skip locked) \
-                 returning id, kind, payload, attempts, max_attempts",
-            )
-            .bind(node)
-            .bind(lease_until)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        }
-    };
+    });
     rows.into_iter()
         .map(|r| {
             let payload = serde_json::from_str(&r.payload)

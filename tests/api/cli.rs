@@ -1,10 +1,10 @@
 //! The command line as an administrator uses it.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{sigterm, Backend, TestDb};
 
 fn helpline(db: &TestDb, config: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
@@ -42,6 +42,31 @@ fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Starts `helpline serve` on a free port and waits until it is ready; returns the
+/// process (its log on a pipe) and its base URL.
+async fn serve_until_ready(db: &TestDb) -> (Child, String) {
+    let port = free_port();
+    let mut server = helpline(db, None)
+        .arg("serve")
+        .env("HELPLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{url}/readyz")).send().await {
+            if r.status() == 200 {
+                return (server, url);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    panic!("the service did not become ready");
 }
 
 fn free_port() -> u16 {
@@ -95,26 +120,8 @@ async fn an_admin_adds_a_user_and_a_token_that_opens_calls(backend: Backend) {
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(token.starts_with("hlp_"));
 
-    let port = free_port();
-    let server = helpline(&db, None)
-        .arg("serve")
-        .env("HELPLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (server, url) = serve_until_ready(&db).await;
     let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{url}/readyz")).send().await {
-            ready = r.status() == 200;
-            if ready {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "service became ready");
     let r = client
         .post(format!("{url}/api/v1/calls"))
         .bearer_auth(&token)
@@ -123,11 +130,7 @@ async fn an_admin_adds_a_user_and_a_token_that_opens_calls(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    sigterm(&server);
     let out = server.wait_with_output().unwrap();
     assert!(out.status.success());
     // Users already existed: no first admin was made.
@@ -147,30 +150,8 @@ async fn an_admin_adds_a_user_and_a_token_that_opens_calls_postgres() {
 #[tokio::test]
 async fn the_first_start_creates_an_admin_and_says_how_to_sign_in() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let port = free_port();
-    let server = helpline(&db, None)
-        .arg("serve")
-        .env("HELPLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    let (server, _) = serve_until_ready(&db).await;
+    sigterm(&server);
     let out = server.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -103,6 +103,12 @@ impl Drop for TestDb {
     }
 }
 
+/// Asks a child process to stop gracefully, as an init system would.
+pub fn sigterm(child: &std::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+}
+
 /// Configuration for a test service on `db`, with extra `(VAR, value)` overrides.
 pub fn test_config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
     let mut env: Vec<(String, String)> = vec![

@@ -7,7 +7,7 @@ use std::time::Duration;
 use helpline::db::Db;
 use helpline::with_db;
 
-use crate::helpers::{test_config, Backend, TestDb};
+use crate::helpers::{sigterm, test_config, Backend, TestDb};
 
 /// Environment for a node process on `db`.
 fn node_env(db: &TestDb, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -149,11 +149,7 @@ async fn two_nodes_run_1000_jobs_exactly_once_though_one_is_killed(backend: Back
     assert_eq!(nodes.len(), 2, "both nodes ran jobs: {nodes:?}");
     assert!(nodes.iter().any(|(n, _)| n.contains(&format!("-{a_pid}-"))));
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(b.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    sigterm(&b);
     let status = b.wait().expect("node B exits");
     assert!(
         status.success(),
@@ -207,11 +203,7 @@ async fn sigterm_gives_back_claims_and_another_node_finishes_them(backend: Backe
         assert!(tokio::time::Instant::now() < deadline, "jobs never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(node.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    sigterm(&node);
     let status = node.wait().expect("node exits");
     assert!(status.success(), "clean exit on SIGTERM: {status}");
     let released: Vec<(String, Option<String>)> = with_db!(&db, |pool| {
