@@ -26,27 +26,6 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
-/// A stored audit entry.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRow {
-    /// Sequence number.
-    pub id: i64,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// Who.
-    pub actor: String,
-    /// What.
-    pub action: String,
-    /// On what kind of object.
-    pub object_kind: String,
-    /// On which object.
-    pub object_id: String,
-    /// From where.
-    pub address: Option<String>,
-    /// Details (JSON text).
-    pub detail: String,
-}
-
 /// Appends one entry.
 pub async fn append(db: &Db, at: DateTime<Utc>, entry: &AuditEntry) -> Result<(), DbError> {
     let detail = entry.detail.to_string();
@@ -68,18 +47,4 @@ pub async fn append(db: &Db, at: DateTime<Utc>, entry: &AuditEntry) -> Result<()
         .map(|_| ())
     })?;
     Ok(())
-}
-
-/// The most recent entries, newest first.
-pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditRow>, DbError> {
-    let rows = with_db!(db, |pool| {
-        sqlx::query_as::<_, AuditRow>(
-            "select id, at, actor, action, object_kind, object_id, address, detail \
-             from audit_log order by id desc limit $1",
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-    })?;
-    Ok(rows)
 }

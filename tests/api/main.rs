@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod audit;
 mod call_log;
 mod calls;
 mod cli;
