@@ -101,7 +101,13 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
     let hasher = CallerHasher::from_config(&config.privacy)?;
     let db = Db::connect(&config.database, backend).await?;
     db.migrate().await?;
+    let source = if config.directory.path.is_file() {
+        config.directory.path.display().to_string()
+    } else {
+        "built-in Tuscan directory".to_string()
+    };
     tracing::info!(
+        %source,
         territories = directory.territories.len(),
         units = directory.units.len(),
         mediators = directory.mediators.len(),
