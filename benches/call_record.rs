@@ -6,8 +6,8 @@
 //! SQLite:     cargo bench --bench call_record -- --backend sqlite
 //! PostgreSQL: HELPLINE_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!             cargo bench --bench call_record -- --backend postgres
-//! Options: --calls N (default 20000), --concurrency C (default 32), --writers W
-//! (PostgreSQL group-commit writers, default 4).
+//! Options: --calls N (default 20000), --concurrency C (default 32), --connections N
+//! (database pool size, default 16 as `database.max_connections`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ struct Args {
     backend: Backend,
     calls: usize,
     concurrency: usize,
-    writers: usize,
+    connections: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,7 +37,7 @@ fn parse_args() -> Result<Args, String> {
         backend: Backend::Sqlite,
         calls: 20_000,
         concurrency: 32,
-        writers: 4,
+        connections: 16,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -49,13 +49,13 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("--backend sqlite|postgres, not {other:?}")),
                 }
             }
-            "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()).ok_or("--calls N")?,
-            "--writers" => {
-                args.writers = it
+            "--connections" => {
+                args.connections = it
                     .next()
                     .and_then(|v| v.parse().ok())
-                    .ok_or("--writers W")?
+                    .ok_or("--connections N")?
             }
+            "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()).ok_or("--calls N")?,
             "--concurrency" => {
                 args.concurrency = it
                     .next()
@@ -155,9 +155,8 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let pool_size = u32::try_from(args.concurrency).unwrap_or(u32::MAX).clamp(1, 64);
-        let (db, _dir, drop_later) = fresh_db(args.backend, pool_size).await;
-        let log = CallLog::start(&db, args.writers);
+        let (db, _dir, drop_later) = fresh_db(args.backend, args.connections).await;
+        let log = CallLog::start(&db);
         // Warm-up: fill the pool and the caches.
         for n in 0..200 {
             one_call(&log, n).await;
@@ -185,13 +184,13 @@ fn main() {
         }
         let elapsed = started.elapsed();
         latencies.sort_unstable();
-        let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+        let pct =
+            |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "backend={:?} writers={} calls={} concurrency={} elapsed={:.2}s calls/s={:.0} transitions/s={:.0} \
+            "backend={:?} calls={} concurrency={} elapsed={:.2}s calls/s={:.0} transitions/s={:.0} \
              call p50={:.2}ms p99={:.2}ms max={:.2}ms",
             args.backend,
-            args.writers,
             latencies.len(),
             args.concurrency,
             elapsed.as_secs_f64(),
@@ -203,8 +202,13 @@ fn main() {
         );
         db.close().await;
         if let Some((admin, name)) = drop_later {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect");
-            sqlx::query(&format!("drop database {name} with (force)")).execute(&mut conn).await.expect("drop");
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connect");
+            sqlx::query(&format!("drop database {name} with (force)"))
+                .execute(&mut conn)
+                .await
+                .expect("drop");
         }
     });
 }

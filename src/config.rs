@@ -60,8 +60,6 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Wait for a free connection before giving up (503 to the client).
     pub acquire_timeout_ms: u64,
-    /// Group-commit writer tasks for call records (PostgreSQL; SQLite always uses one).
-    pub writers: usize,
 }
 
 /// `[log]`

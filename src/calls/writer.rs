@@ -1,26 +1,25 @@
-//! Group commit for call records. Opening a call and each of its transitions must be
-//! durable before it is acknowledged, but a durable commit costs a disk flush. Writer
-//! tasks therefore take every operation waiting for them and apply the batch in one
-//! transaction: one flush makes them all durable, and each caller is answered only after
-//! it. Operations on one call always go to the same writer, so they stay in order.
+//! Durable writes of call records. Opening a call and each of its transitions must be on
+//! disk before it is acknowledged, and a durable commit costs a disk flush.
 //!
-//! SQLite has one writer (it allows one writing transaction at a time anyway);
-//! PostgreSQL has `database.writers`, whose commits the server flushes together too.
-
-use std::sync::Arc;
+//! - SQLite allows one writing transaction at a time, each with its own flush. One writer
+//!   task therefore takes every operation waiting for it and applies the batch in one
+//!   transaction: one flush makes them all durable, and each caller is answered only
+//!   after it (group commit).
+//! - PostgreSQL already flushes the commits of concurrent sessions together, so there each
+//!   operation is one statement, run at once on its own connection: one round trip.
 
 use chrono::{DateTime, Utc};
+use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::CallId;
 use super::state::CallState;
 use super::store::{self, CallError, NewCall, Transition};
-use crate::config::Backend;
 use crate::db::{Conn, Db, DbError};
 
 /// Most operations in one transaction: bounds the time any one of them waits.
 const MAX_BATCH: usize = 256;
-/// Operations queued per writer before callers wait (back-pressure).
+/// Operations queued for the writer before callers wait (back-pressure).
 const QUEUE: usize = 4096;
 
 enum Op {
@@ -40,53 +39,63 @@ struct Request {
     reply: oneshot::Sender<Result<CallState, CallError>>,
 }
 
-/// Writes call records and transitions durably, in batches.
+/// Writes call records and transitions durably.
 #[derive(Clone)]
 pub struct CallLog {
-    writers: Arc<[mpsc::Sender<Request>]>,
+    route: Route,
+}
+
+#[derive(Clone)]
+enum Route {
+    /// SQLite: to the group-commit writer.
+    Writer(mpsc::Sender<Request>),
+    /// PostgreSQL: straight to the server.
+    Direct(PgPool),
 }
 
 impl CallLog {
-    /// Starts the writer tasks on `db`.
-    pub fn start(db: &Db, writers: usize) -> Self {
-        let n = match db.backend() {
-            Backend::Sqlite => 1,
-            Backend::Postgres => writers.max(1),
-        };
-        let senders: Vec<mpsc::Sender<Request>> = (0..n)
-            .map(|_| {
+    /// Starts writing to `db` (on SQLite, the writer task).
+    pub fn start(db: &Db) -> Self {
+        let route = match db {
+            Db::Sqlite(_) => {
                 let (tx, rx) = mpsc::channel(QUEUE);
                 tokio::spawn(run(db.clone(), rx));
-                tx
-            })
-            .collect();
-        Self {
-            writers: senders.into(),
-        }
+                Route::Writer(tx)
+            }
+            Db::Postgres(pool) => Route::Direct(pool.clone()),
+        };
+        Self { route }
     }
 
     /// Opens a call record in state `offered`; durable when this returns.
     pub async fn open(&self, new: NewCall, at: DateTime<Utc>) -> Result<CallId, CallError> {
         let id = CallId::new();
-        self.submit(id, Op::Open { id, new, at }).await?;
+        self.submit(Op::Open { id, new, at }).await?;
         Ok(id)
     }
 
     /// Applies a transition; durable when this returns.
     pub async fn transition(&self, id: CallId, change: Transition) -> Result<CallState, CallError> {
-        self.submit(id, Op::Transition { id, change }).await
+        self.submit(Op::Transition { id, change }).await
     }
 
-    async fn submit(&self, id: CallId, op: Op) -> Result<CallState, CallError> {
-        // UUIDv7's low bits are random: an even spread, and the same writer for one call.
-        let shard = (id.0.as_u128() % self.writers.len() as u128) as usize;
-        let (reply, answer) = oneshot::channel();
-        let stopped = || CallError::Db(DbError::Unavailable(sqlx::Error::PoolClosed));
-        self.writers[shard]
-            .send(Request { op, reply })
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+    async fn submit(&self, op: Op) -> Result<CallState, CallError> {
+        match &self.route {
+            Route::Writer(writer) => {
+                let (reply, answer) = oneshot::channel();
+                let stopped = || CallError::Db(DbError::Unavailable(sqlx::Error::PoolClosed));
+                writer
+                    .send(Request { op, reply })
+                    .await
+                    .map_err(|_| stopped())?;
+                answer.await.map_err(|_| stopped())?
+            }
+            // One statement commits durably by itself: no BEGIN and COMMIT round trips.
+            Route::Direct(pool) => {
+                let mut conn = pool.acquire().await.map_err(DbError::from)?;
+                apply_one(&mut Conn::Postgres(&mut conn), &op).await
+            }
+        }
     }
 }
 
@@ -140,18 +149,10 @@ async fn apply(
     db: &Db,
     requests: &[Request],
 ) -> Result<Vec<Result<CallState, CallError>>, DbError> {
-    if let (Db::Postgres(pool), [request]) = (db, requests) {
-        // One PostgreSQL statement commits durably by itself: no BEGIN and COMMIT round trips.
-        let mut conn = pool.acquire().await?;
-        return match apply_one(&mut Conn::Postgres(&mut conn), request).await {
-            Err(CallError::Db(e)) => Err(e),
-            other => Ok(vec![other]),
-        };
-    }
     let mut tx = db.begin_write().await?;
     let mut results = Vec::with_capacity(requests.len());
     for request in requests {
-        let result = apply_one(&mut tx.conn(), request).await;
+        let result = apply_one(&mut tx.conn(), &request.op).await;
         match result {
             Err(CallError::Db(e)) => {
                 let _ = tx.rollback().await;
@@ -164,8 +165,8 @@ async fn apply(
     Ok(results)
 }
 
-async fn apply_one(conn: &mut Conn<'_>, request: &Request) -> Result<CallState, CallError> {
-    match &request.op {
+async fn apply_one(conn: &mut Conn<'_>, op: &Op) -> Result<CallState, CallError> {
+    match op {
         Op::Open { id, new, at } => store::open_in(conn, *id, new, *at)
             .await
             .map(|()| CallState::Offered),
