@@ -248,29 +248,61 @@ impl Config {
                 ));
             }
         }
-        if self.privacy.repeat_caller_window_days == 0 {
-            return Err(ConfigError::key(
-                src,
+        // Bounds keep every time computed from these values far from overflow.
+        let bounded: [(&str, u64, u64, u64); 9] = [
+            (
                 "privacy.repeat_caller_window_days",
-                "expected at least 1",
-            ));
-        }
-        if self.jobs.lease_seconds == 0
-            || self.jobs.poll_interval_ms == 0
-            || self.jobs.max_attempts == 0
-        {
-            return Err(ConfigError::key(
-                src,
-                "jobs",
-                "lease_seconds, poll_interval_ms and max_attempts must be at least 1",
-            ));
-        }
-        if self.jobs.backoff_base_ms == 0 || self.jobs.backoff_max_ms < self.jobs.backoff_base_ms {
-            return Err(ConfigError::key(
-                src,
+                self.privacy.repeat_caller_window_days.into(),
+                1,
+                3_650,
+            ),
+            (
+                "database.acquire_timeout_ms",
+                self.database.acquire_timeout_ms,
+                1,
+                600_000,
+            ),
+            (
+                "http.request_timeout_ms",
+                self.http.request_timeout_ms,
+                1,
+                3_600_000,
+            ),
+            ("jobs.lease_seconds", self.jobs.lease_seconds, 1, 86_400),
+            (
+                "jobs.poll_interval_ms",
+                self.jobs.poll_interval_ms,
+                1,
+                60_000,
+            ),
+            ("jobs.max_attempts", self.jobs.max_attempts.into(), 1, 1_000),
+            (
+                "jobs.backoff_base_ms",
+                self.jobs.backoff_base_ms,
+                1,
+                86_400_000,
+            ),
+            (
                 "jobs.backoff_max_ms",
-                "expected backoff_base_ms >= 1 and backoff_max_ms >= backoff_base_ms",
-            ));
+                self.jobs.backoff_max_ms,
+                self.jobs.backoff_base_ms,
+                7 * 86_400_000,
+            ),
+            (
+                "jobs.shutdown_grace_ms",
+                self.jobs.shutdown_grace_ms,
+                0,
+                3_600_000,
+            ),
+        ];
+        for (key, value, min, max) in bounded {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::key(
+                    src,
+                    key,
+                    format!("{value} is out of range; expected {min} to {max}"),
+                ));
+            }
         }
         for (i, line) in self.lines.iter().enumerate() {
             if line.number.is_empty() || !line.number.bytes().all(|b| b.is_ascii_digit()) {
@@ -459,6 +491,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn a_value_that_would_overflow_a_time_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.toml");
+        std::fs::write(&p, "").unwrap();
+        let err = Config::load_from(&env(&[
+            ("HELPLINE_CONFIG", p.to_str().unwrap()),
+            ("HELPLINE__JOBS__LEASE_SECONDS", "9999999999999"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("jobs.lease_seconds") && err.contains("out of range"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ const WRITERS: [Role; 3] = [Role::Operator, Role::Supervisor, Role::Admin];
 const READERS: [Role; 4] = [Role::Operator, Role::Supervisor, Role::Manager, Role::Admin];
 /// Clock skew tolerated for times sent by clients.
 const MAX_FUTURE_SKEW_SECS: i64 = 60;
+/// How far back a call may be recorded (a call taken elsewhere, entered later).
+const MAX_PAST_DAYS: i64 = 366;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -227,6 +229,10 @@ fn checked_time(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTim
         Some(t) if t > now + Duration::seconds(MAX_FUTURE_SKEW_SECS) => {
             Err(ApiError::invalid("at", "the time is in the future"))
         }
+        Some(t) if t < now - Duration::days(MAX_PAST_DAYS) => Err(ApiError::invalid(
+            "at",
+            format!("the time is more than {MAX_PAST_DAYS} days ago"),
+        )),
         Some(t) => Ok(t),
     }
 }

@@ -43,6 +43,7 @@ both_backends!(invalid_fields_are_named, |app: TestApp| async move {
         (json!({ "language": "Italian" }), "language"),
         (json!({ "at": "yesterday" }), "at"),
         (json!({ "at": "2999-01-01T00:00:00Z" }), "at"),
+        (json!({ "at": "0001-01-01T00:00:00Z" }), "at"),
         // There is no field for a name: sending one is refused, not silently dropped.
         (json!({ "name": "Maria" }), "name"),
     ];
