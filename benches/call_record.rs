@@ -156,7 +156,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let (db, _dir, drop_later) = fresh_db(args.backend, args.connections).await;
-        let log = CallLog::start(&db);
+        let log = CallLog::start(&db).expect("call log");
         // Warm-up: fill the pool and the caches.
         for n in 0..200 {
             one_call(&log, n).await;

@@ -114,7 +114,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
         "directory loaded"
     );
     let jobs = Jobs::new(db.clone(), config.jobs.max_attempts);
-    let calls = CallLog::start(&db);
+    let calls = CallLog::start(&db)?;
     Ok(AppState {
         calls,
         db,

@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod model;
+mod sqlite_writer;
 pub mod state;
 pub mod store;
 pub mod writer;

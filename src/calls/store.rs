@@ -1,13 +1,15 @@
 //! Storage of call records and their events. A transition is a compare-and-set on the
-//! call's event count, so two concurrent changes to one call cannot both win. Writes run
-//! inside a transaction chosen by the caller (the group-commit writer in `writer.rs`).
+//! call's event count, so two concurrent changes to one call cannot both win. Writes are
+//! ordered by `writer.rs`; on SQLite they run in the writer thread (`sqlite_writer.rs`).
 
 use chrono::{DateTime, Duration, Utc};
+
+use sqlx::PgConnection;
 
 use super::caller::CallerFingerprint;
 use super::model::{CallEvent, CallId, CallRecord, Channel, Timings};
 use super::state::{CallState, IllegalTransition};
-use crate::db::{Conn, Db, DbError};
+use crate::db::{Db, DbError};
 use crate::with_db;
 
 /// What is needed to open a call record.
@@ -67,146 +69,83 @@ impl From<sqlx::Error> for CallError {
     }
 }
 
-/// Writes a new call record in state `offered` (on SQLite, `conn` must be in a transaction).
-pub(super) async fn open_in(
-    conn: &mut Conn<'_>,
+/// PostgreSQL: writes a new call record in state `offered` and its first event, in one
+/// statement (one round trip, atomic, durable at its commit). SQLite's writes are in
+/// `sqlite_writer.rs`.
+pub(super) async fn open_pg(
+    conn: &mut PgConnection,
     id: CallId,
     new: &NewCall,
     at: DateTime<Utc>,
 ) -> Result<(), CallError> {
-    let offered = CallState::Offered.as_str();
-    match conn {
-        Conn::Sqlite(c) => {
-            sqlx::query(
-                "insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, opened_at, \
-                 opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
-            )
-            .bind(id)
-            .bind(new.channel.as_str())
-            .bind(&new.line)
-            .bind(&new.caller.hash)
-            .bind(&new.caller.territory_hint)
-            .bind(&new.language)
-            .bind(offered)
-            .bind(at)
-            .bind(new.opened_by)
-            .execute(&mut **c)
-            .await?;
-            sqlx::query("insert into call_events (call_id, seq, state, at, actor_user_id) values ($1, 1, $2, $3, $4)")
-                .bind(id)
-                .bind(offered)
-                .bind(at)
-                .bind(new.opened_by)
-                .execute(&mut **c)
-                .await?;
-        }
-        // One round trip: the record and its first event in one statement.
-        Conn::Postgres(c) => {
-            sqlx::query(
-                "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
-                 opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id) \
-                 insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c",
-            )
-            .bind(id)
-            .bind(new.channel.as_str())
-            .bind(&new.line)
-            .bind(&new.caller.hash)
-            .bind(&new.caller.territory_hint)
-            .bind(&new.language)
-            .bind(offered)
-            .bind(at)
-            .bind(new.opened_by)
-            .execute(&mut **c)
-            .await?;
-        }
-    }
+    sqlx::query(
+        "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
+         opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id) \
+         insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c",
+    )
+    .bind(id)
+    .bind(new.channel.as_str())
+    .bind(&new.line)
+    .bind(&new.caller.hash)
+    .bind(&new.caller.territory_hint)
+    .bind(&new.language)
+    .bind(CallState::Offered.as_str())
+    .bind(at)
+    .bind(new.opened_by)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-/// Applies a transition (on SQLite, `conn` must be in a transaction); returns the new state. The lifecycle rules are the
-/// typed state machine's; a lost race (another node changed the call in between) is
-/// retried from the winner's state.
-pub(super) async fn transition_in(
-    conn: &mut Conn<'_>,
+/// PostgreSQL: applies a transition in one statement (read, compare-and-set, new event);
+/// returns the new state. The states it may come from are the typed state machine's,
+/// passed in; a refusal is re-derived from the row in Rust. A lost race (another node
+/// changed the call in between) is retried from the winner's state.
+pub(super) async fn transition_pg(
+    conn: &mut PgConnection,
     id: CallId,
     change: &Transition,
 ) -> Result<CallState, CallError> {
+    let from: Vec<&str> = CallState::ALL
+        .into_iter()
+        .filter(|s| s.can_become(change.to))
+        .map(CallState::as_str)
+        .collect();
     for _ in 0..5 {
-        let applied = match conn {
-            // One statement in the usual case: the event is inserted only if the call's
-            // last event allows it (state and time), and the `call_events_move_call`
-            // trigger moves `calls.state` and `calls.seq` with it.
-            Conn::Sqlite(c) => {
-                let from: String = CallState::ALL
-                    .into_iter()
-                    .filter(|s| s.can_become(change.to))
-                    .map(|s| format!(",{s},"))
-                    .collect();
-                let inserted: Option<i32> = sqlx::query_scalar(
-                    "insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
-                     select c.id, c.seq + 1, $2, $3, $4, $5 from calls c \
-                     join call_events e on e.call_id = c.id and e.seq = c.seq \
-                     where c.id = $1 and instr($6, ',' || c.state || ',') > 0 and e.at <= $3 \
-                     returning seq",
-                )
-                .bind(id)
-                .bind(change.to.as_str())
-                .bind(change.at)
-                .bind(&change.reason)
-                .bind(change.actor_user_id)
-                .bind(&from)
-                .fetch_optional(&mut **c)
-                .await?;
-                if inserted.is_none() {
-                    // Refused: find out why, in the state machine's own words.
-                    let current: Option<(String, DateTime<Utc>)> = sqlx::query_as(
-                        "select c.state, e.at from calls c \
-                         join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1",
-                    )
-                    .bind(id)
-                    .fetch_optional(&mut **c)
-                    .await?;
-                    let (state, last_at) = current.ok_or(CallError::NotFound(id))?;
-                    check(parse_state(&state)?, last_at, change)?;
-                }
-                inserted.is_some()
-            }
-            // One round trip: read, compare-and-set and the new event in one statement.
-            // The states it may come from are the state machine's, passed in.
-            Conn::Postgres(c) => {
-                let from: Vec<&str> = CallState::ALL
-                    .into_iter()
-                    .filter(|s| s.can_become(change.to))
-                    .map(CallState::as_str)
-                    .collect();
-                let row: Option<(String, i32, DateTime<Utc>, Option<i32>)> = sqlx::query_as(
-                    "with cur as (select c.state, c.seq, e.at as last_at from calls c \
-                       join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1), \
-                     upd as (update calls set state = $2, seq = calls.seq + 1 from cur \
-                       where calls.id = $1 and calls.seq = cur.seq and cur.state = any($3) and cur.last_at <= $4 \
-                       returning calls.seq), \
-                     ins as (insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
-                       select $1, upd.seq, $2, $4, $5, $6 from upd returning seq) \
-                     select cur.state, cur.seq, cur.last_at, (select seq from ins) from cur",
-                )
-                .bind(id)
-                .bind(change.to.as_str())
-                .bind(&from)
-                .bind(change.at)
-                .bind(&change.reason)
-                .bind(change.actor_user_id)
-                .fetch_optional(&mut **c)
-                .await?;
-                let (state, _, last_at, new_seq) = row.ok_or(CallError::NotFound(id))?;
-                check(parse_state(&state)?, last_at, change)?;
-                new_seq.is_some()
-            }
-        };
-        if applied {
+        let row: Option<(String, i32, DateTime<Utc>, Option<i32>)> = sqlx::query_as(
+            "with cur as (select c.state, c.seq, e.at as last_at from calls c \
+               join call_events e on e.call_id = c.id and e.seq = c.seq where c.id = $1), \
+             upd as (update calls set state = $2, seq = calls.seq + 1 from cur \
+               where calls.id = $1 and calls.seq = cur.seq and cur.state = any($3) and cur.last_at <= $4 \
+               returning calls.seq), \
+             ins as (insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
+               select $1, upd.seq, $2, $4, $5, $6 from upd returning seq) \
+             select cur.state, cur.seq, cur.last_at, (select seq from ins) from cur",
+        )
+        .bind(id)
+        .bind(change.to.as_str())
+        .bind(&from)
+        .bind(change.at)
+        .bind(&change.reason)
+        .bind(change.actor_user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (state, _, last_at, new_seq) = row.ok_or(CallError::NotFound(id))?;
+        check(parse_state(&state)?, last_at, change)?;
+        if new_seq.is_some() {
             return Ok(change.to);
         }
     }
     Err(CallError::Conflict)
+}
+
+/// [`check`] for a state read as text.
+pub(super) fn check_str(
+    state: &str,
+    last_at: DateTime<Utc>,
+    change: &Transition,
+) -> Result<(), CallError> {
+    check(parse_state(state)?, last_at, change)
 }
 
 /// The lifecycle and time-order rules for one change.

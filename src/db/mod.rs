@@ -68,24 +68,7 @@ macro_rules! with_tx {
     };
 }
 
-/// A connection on one of the two backends: inside a transaction, or on its own (then
-/// each statement commits by itself).
-pub enum Conn<'a> {
-    /// SQLite connection.
-    Sqlite(&'a mut sqlx::SqliteConnection),
-    /// PostgreSQL connection.
-    Postgres(&'a mut sqlx::PgConnection),
-}
-
 impl Tx {
-    /// The transaction's connection.
-    pub fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
-            Tx::Postgres(t) => Conn::Postgres(&mut *t),
-        }
-    }
-
     /// Commits.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
@@ -117,6 +100,9 @@ pub enum DbError {
     /// Migrations could not be applied.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// SQLite's call writer (its own connection) failed.
+    #[error("call writer: {0}")]
+    Writer(#[from] rusqlite::Error),
     /// A stored value this binary cannot read (a row written by something else).
     #[error("database holds an unreadable value: {0}")]
     Corrupt(String),
@@ -136,6 +122,19 @@ impl From<sqlx::Error> for DbError {
 }
 
 impl DbError {
+    /// True when trying again later may succeed (HTTP 503): the database is unreachable,
+    /// overloaded or busy.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Writer(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
+    }
+
     /// True when the error is a violation of a unique key.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, DbError::Query(sqlx::Error::Database(d)) if d.is_unique_violation())
@@ -179,6 +178,13 @@ impl Db {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
+                if url.contains(":memory:") || url.contains("mode=memory") {
+                    return Err(DbError::Config(
+                        "database.url: an in-memory SQLite database is not supported; call records must survive \
+                         a restart (use sqlite://PATH)"
+                            .into(),
+                    ));
+                }
                 if let Some(parent) = options
                     .get_filename()
                     .parent()
@@ -240,15 +246,6 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
             Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
-    }
-
-    /// Starts a transaction that will write: on SQLite it takes the write lock at once, so
-    /// reads inside it cannot be invalidated by another writer before its own writes.
-    pub async fn begin_write(&self) -> Result<Tx, DbError> {
-        Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

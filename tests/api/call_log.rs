@@ -25,7 +25,7 @@ fn new_call(opened_by: Option<i64>) -> NewCall {
 both_backends!(
     one_failing_operation_loses_none_of_the_others,
     |app: TestApp| async move {
-        let log = CallLog::start(&app.db);
+        let log = CallLog::start(&app.db).unwrap();
         // Fifty opens at once land in the same batches; one names a user that does not
         // exist, which the database refuses (foreign key).
         let opens = (0..50).map(|i| {

@@ -203,3 +203,19 @@ async fn config_check_accepts_the_defaults_and_names_the_key_of_a_mistake() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_in_memory_database_is_refused_because_records_must_survive_a_restart() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let out = helpline(&db, None)
+        .arg("migrate")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("database.url") && err.contains("in-memory"),
+        "{err}"
+    );
+}
