@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod referral;
 pub mod startup;
 pub mod telemetry;
+pub mod triage;
 pub mod web;
 
 use std::net::SocketAddr;

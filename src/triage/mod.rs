@@ -1,0 +1,7 @@
+//! The anonymous intake and its triage: the questionnaire an operator is guided through
+//! (`config/intake.toml`), the rules that keep identifying data out of it, and the
+//! rules that decide urgency, services and the safety script (`config/triage.toml`).
+
+pub mod answers;
+
+pub use answers::{Answer, Answers};
