@@ -61,7 +61,10 @@ mod tests {
     fn has_matches_a_single_choice_and_one_of_several() {
         let mut a = Answers::default();
         a.set("danger", Answer::Choice("yes".into()));
-        a.set("needs", Answer::Choices(vec!["health".into(), "legal".into()]));
+        a.set(
+            "needs",
+            Answer::Choices(vec!["health".into(), "legal".into()]),
+        );
         assert!(a.has("danger", "yes"));
         assert!(!a.has("danger", "no"));
         assert!(a.has("needs", "legal"));

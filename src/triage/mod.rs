@@ -3,5 +3,7 @@
 //! rules that decide urgency, services and the safety script (`config/triage.toml`).
 
 pub mod answers;
+pub mod condition;
 
 pub use answers::{Answer, Answers};
+pub use condition::{Condition, Vocabulary};
