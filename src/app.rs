@@ -3,12 +3,14 @@
 use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio_util::sync::CancellationToken;
 
 use crate::calls::{CallLog, CallerHasher};
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Jobs;
 use crate::referral::Directory;
+use crate::web::console::live::BoardFeed;
 
 /// What every request handler and background task shares.
 #[derive(Clone)]
@@ -25,6 +27,10 @@ pub struct AppState {
     pub calls: CallLog,
     /// The durable job queue.
     pub jobs: Jobs,
+    /// The live call board's feed.
+    pub board: BoardFeed,
+    /// Cancelled when the service stops: ends long-lived responses.
+    pub shutdown: CancellationToken,
     /// Renders Prometheus metrics.
     pub metrics: PrometheusHandle,
 }

@@ -35,6 +35,8 @@ pub struct Config {
     pub directory: DirectoryConfig,
     /// Durable job queue.
     pub jobs: JobsConfig,
+    /// The operators' web console.
+    pub console: ConsoleConfig,
     /// The help-line numbers this service answers.
     #[serde(default)]
     pub lines: Vec<LineConfig>,
@@ -121,6 +123,26 @@ pub struct JobsConfig {
     pub backoff_max_ms: u64,
     /// Grace period on SIGTERM before claims are released.
     pub shutdown_grace_ms: u64,
+}
+
+/// `[console]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A session ends this long after sign-in, whatever happens.
+    pub session_hours: u64,
+    /// A session ends after this long without a request.
+    pub session_idle_minutes: u64,
+    /// Failed sign-ins for one account from one address before it is locked there.
+    pub lockout_failures: u32,
+    /// How long the lock lasts.
+    pub lockout_minutes: u64,
+    /// Path of the intake questionnaire (`intake.toml`); the embedded one when missing.
+    pub intake_path: PathBuf,
+    /// Path of the triage rules (`triage.toml`); the embedded ones when missing.
+    pub triage_path: PathBuf,
+    /// Prefix of subject codes, e.g. "TOS" gives TOS-2026-00042.
+    pub subject_prefix: String,
 }
 
 /// One `[[lines]]` entry.
@@ -249,7 +271,34 @@ impl Config {
             }
         }
         // Bounds keep every time computed from these values far from overflow.
-        let bounded: [(&str, u64, u64, u64); 9] = [
+        let prefix = &self.console.subject_prefix;
+        if !(2..=8).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ConfigError::key(
+                src,
+                "console.subject_prefix",
+                "expected 2 to 8 capital letters, e.g. \"TOS\"",
+            ));
+        }
+        let bounded: [(&str, u64, u64, u64); 13] = [
+            ("console.session_hours", self.console.session_hours, 1, 168),
+            (
+                "console.session_idle_minutes",
+                self.console.session_idle_minutes,
+                1,
+                10_080,
+            ),
+            (
+                "console.lockout_failures",
+                self.console.lockout_failures.into(),
+                1,
+                1_000,
+            ),
+            (
+                "console.lockout_minutes",
+                self.console.lockout_minutes,
+                1,
+                10_080,
+            ),
             (
                 "privacy.repeat_caller_window_days",
                 self.privacy.repeat_caller_window_days.into(),

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::{selftest, worker, Jobs, Worker, WorkerHandle};
 use crate::referral::Directory;
+use crate::web::console::live::BoardFeed;
 use crate::Error;
 
 /// A built service, bound to its address, not yet serving.
@@ -65,6 +66,14 @@ impl Application {
     /// flight, lets the job worker finish or release its claims, and closes the pool.
     pub async fn run_until(self, stop: CancellationToken) -> Result<(), Error> {
         let worker = start_worker(&self.state);
+        // Long-lived responses (the board's event streams) end when the service stops,
+        // so that graceful shutdown does not wait for them.
+        let streams = self.state.shutdown.clone();
+        let stopping = stop.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            streams.cancel();
+        });
         let app = crate::web::router(self.state.clone());
         tracing::info!(addr = %self.addr, backend = ?self.state.db.backend(), "helpline serving");
         let served = axum::serve(
@@ -115,8 +124,11 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
     );
     let jobs = Jobs::new(db.clone(), config.jobs.max_attempts);
     let calls = CallLog::start(&db)?;
+    let board = BoardFeed::start(db.clone(), config.privacy.repeat_caller_window_days);
     Ok(AppState {
         calls,
+        board,
+        shutdown: CancellationToken::new(),
         db,
         config: Arc::new(config),
         directory: Arc::new(directory),

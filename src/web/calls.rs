@@ -129,6 +129,7 @@ pub async fn open_call(
         opened_by: Some(user.0.id),
     };
     let id = state.calls.open(new, at).await?;
+    state.board.poke();
     let record = store::load(
         &state.db,
         id,
@@ -213,6 +214,7 @@ pub async fn add_event(
         actor_user_id: Some(user.0.id),
     };
     state.calls.transition(id, change).await?;
+    state.board.poke();
     Ok(Json(
         store::load(
             &state.db,

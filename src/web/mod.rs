@@ -2,8 +2,10 @@
 //! body limit, panic catching, request metrics).
 
 pub mod calls;
+pub mod console;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod openapi;
 pub mod ops;
 
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(calls::router())
+        .merge(console::router())
         .merge(openapi::router())
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(middleware::from_fn(record_request))

@@ -7,6 +7,8 @@ mod audit;
 mod call_log;
 mod calls;
 mod cli;
+mod console;
+mod console_client;
 mod errors;
 mod jobs;
 mod nodes;

@@ -1,0 +1,172 @@
+//! The console's two languages: Italian first, English second. The language is the
+//! `lang` cookie (set by the switch in the page header), Italian when absent.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+
+/// Cookie holding the chosen language.
+pub const LANG_COOKIE: &str = "helpline_lang";
+
+/// A language of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// Italiano (default).
+    #[default]
+    It,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// ISO 639-1 code, for `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::It => "it",
+            Lang::En => "en",
+        }
+    }
+
+    /// Parses a code; anything else is Italian.
+    pub fn from_code(code: &str) -> Self {
+        if code == "en" {
+            Lang::En
+        } else {
+            Lang::It
+        }
+    }
+
+    /// The other language (for the switch).
+    pub fn other(self) -> Self {
+        match self {
+            Lang::It => Lang::En,
+            Lang::En => Lang::It,
+        }
+    }
+
+    /// Picks the Italian or the English text.
+    pub fn pick<'a>(self, it: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::It => it,
+            Lang::En => en,
+        }
+    }
+
+    /// The console's text for `key`; the key itself when missing (a test checks that
+    /// every key the templates use exists).
+    pub fn t(self, key: &str) -> &'static str {
+        match TEXTS.binary_search_by(|(k, _, _)| (*k).cmp(key)) {
+            Ok(i) => {
+                let (_, it, en) = TEXTS[i];
+                self.pick(it, en)
+            }
+            Err(_) => {
+                tracing::warn!(key, "missing console text");
+                "?"
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        Ok(jar
+            .get(LANG_COOKIE)
+            .map(|c| Lang::from_code(c.value()))
+            .unwrap_or_default())
+    }
+}
+
+/// Every console text: key, Italian, English; sorted by key (binary search).
+pub static TEXTS: &[(&str, &str, &str)] = &[
+    ("account.change_password", "Cambia password", "Change password"),
+    ("account.current", "Password attuale", "Current password"),
+    ("account.must_change", "Prima di continuare scegli una nuova password personale.", "Choose a new personal password before going on."),
+    ("account.new", "Nuova password (almeno 12 caratteri)", "New password (at least 12 characters)"),
+    ("account.repeat", "Ripeti la nuova password", "Repeat the new password"),
+    ("account.saved", "Password cambiata.", "Password changed."),
+    ("admin.active", "Attivo", "Active"),
+    ("admin.add", "Aggiungi utente", "Add user"),
+    ("admin.created", "Utente creato. Password provvisoria (mostrata una sola volta):", "User created. Temporary password (shown once only):"),
+    ("admin.reset", "Nuova password provvisoria", "New temporary password"),
+    ("admin.save", "Salva", "Save"),
+    ("admin.unit", "Unità (referenti)", "Unit (contacts)"),
+    ("admin.users", "Utenti", "Users"),
+    ("audit.action", "Azione", "Action"),
+    ("audit.actor", "Chi", "Who"),
+    ("audit.address", "Da indirizzo", "From address"),
+    ("audit.at", "Quando", "When"),
+    ("audit.object", "Oggetto", "Object"),
+    ("audit.title", "Registro delle attività", "Audit log"),
+    ("board.active", "In corso", "Active"),
+    ("board.empty", "Nessuna chiamata in attesa o in corso.", "No calls waiting or in progress."),
+    ("board.incoming", "Chiamata in arrivo", "Incoming call"),
+    ("board.language", "Lingua", "Language"),
+    ("board.live_off", "Aggiornamento automatico non attivo: ricarica la pagina.", "Live updates are off: reload the page."),
+    ("board.my_status", "Il mio stato", "My status"),
+    ("board.operators", "Operatori", "Operators"),
+    ("board.refresh", "Aggiorna", "Refresh"),
+    ("board.repeat", "Chiamate precedenti", "Earlier calls"),
+    ("board.state", "Stato", "State"),
+    ("board.territory", "Territorio", "Territory"),
+    ("board.title", "Chiamate in corso", "Live calls"),
+    ("board.waiting", "Attesa", "Waiting"),
+    ("common.back", "Indietro", "Back"),
+    ("common.error", "Errore", "Error"),
+    ("common.none", "—", "—"),
+    ("common.role", "Ruolo", "Role"),
+    ("common.save", "Salva", "Save"),
+    ("common.username", "Nome utente", "User name"),
+    ("intake.new", "Nuova scheda", "New intake"),
+    ("intake.open", "Apri scheda", "Open intake"),
+    ("layout.skip", "Vai al contenuto", "Skip to content"),
+    ("layout.switch", "English", "Italiano"),
+    ("login.failed", "Nome utente o password non corretti.", "Wrong user name or password."),
+    ("login.locked", "Troppi tentativi falliti: accesso bloccato per 15 minuti da questo indirizzo. L'evento è stato registrato.", "Too many failed attempts: sign-in is locked for 15 minutes from this address. This has been logged."),
+    ("login.password", "Password", "Password"),
+    ("login.submit", "Entra", "Sign in"),
+    ("login.title", "Accesso", "Sign in"),
+    ("nav.admin", "Utenti", "Users"),
+    ("nav.audit", "Registro", "Audit log"),
+    ("nav.board", "Chiamate", "Calls"),
+    ("nav.logout", "Esci", "Sign out"),
+    ("product.name", "Numero Verde Anti-Tratta", "Anti-trafficking help-line"),
+    ("status.available", "Disponibile", "Available"),
+    ("status.away", "Assente", "Away"),
+    ("status.busy", "Occupato", "Busy"),
+    ("status.wrap_up", "Chiusura chiamata", "Wrap-up"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_sorted_and_unique_so_lookup_finds_them() {
+        for pair in TEXTS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        assert_eq!(Lang::It.t("login.submit"), "Entra");
+        assert_eq!(Lang::En.t("login.submit"), "Sign in");
+    }
+
+    #[test]
+    fn every_key_used_by_a_template_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap();
+                assert!(
+                    TEXTS.binary_search_by(|(k, _, _)| (*k).cmp(key)).is_ok(),
+                    "{}: missing text `{key}`",
+                    path.display()
+                );
+            }
+        }
+    }
+}
