@@ -4,6 +4,10 @@
 
 pub mod answers;
 pub mod condition;
+pub mod priority;
+pub mod rules;
 
 pub use answers::{Answer, Answers};
 pub use condition::{Condition, Vocabulary};
+pub use priority::Priority;
+pub use rules::{Text, Triage, TriageError, TriageRules};
