@@ -221,3 +221,83 @@ both_backends!(
         assert!(!seen.contains("123456"), "never the number");
     }
 );
+
+both_backends!(
+    an_operator_cannot_read_the_audit_log_but_a_supervisor_can,
+    |app: TestApp| async move {
+        let c = Console::new(&app);
+        c.sign_in("operatrice", PASSWORD).await;
+        assert_eq!(c.get("/audit").await.status().as_u16(), 403);
+        assert_eq!(c.get("/admin/users").await.status().as_u16(), 403);
+        app.token_for("supervisora", Role::Supervisor).await;
+        let s = Console::new(&app);
+        s.sign_in("supervisora", PASSWORD).await;
+        let (status, html) = s.get_text("/audit").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("auth.sign_in"), "{html}");
+        assert!(html.contains("user:operatrice"));
+    }
+);
+
+both_backends!(
+    an_admin_adds_a_contact_who_signs_in_with_the_temporary_password,
+    |app: TestApp| async move {
+        app.token_for("amministra", Role::Admin).await;
+        let a = Console::new(&app);
+        a.sign_in("amministra", PASSWORD).await;
+        // A contact needs a unit.
+        let r = a
+            .submit(
+                "/admin/users",
+                "/admin/users",
+                &[("username", "ref.fi"), ("role", "contact"), ("unit", "")],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422);
+        let r = a
+            .submit(
+                "/admin/users",
+                "/admin/users",
+                &[
+                    ("username", "ref.fi"),
+                    ("role", "contact"),
+                    ("unit", "fi-pronta"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+        let html = r.text().await.unwrap();
+        let at = html
+            .find("id=\"temporary-password\">")
+            .expect("password shown once")
+            + 24;
+        let password = html[at..at + 20].to_string();
+        let c = Console::new(&app);
+        assert_eq!(
+            location(&c.sign_in("ref.fi", &password).await),
+            "/account/password"
+        );
+        // The admin cannot deactivate themselves.
+        let own_id: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+            "select id from users where username = 'amministra'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        let r = a
+            .submit(
+                "/admin/users",
+                &format!("/admin/users/{own_id}"),
+                &[("role", "admin")],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422);
+        let audited: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+            "select count(*) from audit_log where action = 'user.add'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert_eq!(audited, 1);
+    }
+);

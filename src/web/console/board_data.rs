@@ -133,6 +133,8 @@ type CallRow = (
     Option<i64>,
 );
 
+type OperatorRow = (i64, String, Option<String>, Option<DateTime<Utc>>);
+
 /// Reads the board.
 pub async fn load(
     db: &Db,
@@ -154,14 +156,13 @@ pub async fn load(
         .bind(window_start)
         .fetch_all(pool)
         .await?);
-    let operators: Vec<(i64, String, Option<String>, Option<DateTime<Utc>>)> =
-        with_db!(db, |pool| sqlx::query_as(
-            "select u.id, u.username, s.status, s.since from users u \
+    let operators: Vec<OperatorRow> = with_db!(db, |pool| sqlx::query_as(
+        "select u.id, u.username, s.status, s.since from users u \
          left join operator_status s on s.user_id = u.id \
          where u.active and u.role in ('operator', 'supervisor') order by u.username"
-        )
-        .fetch_all(pool)
-        .await?);
+    )
+    .fetch_all(pool)
+    .await?);
     Ok(BoardSnapshot {
         calls: calls
             .into_iter()

@@ -2,6 +2,8 @@
 //! JavaScript except for the board's live updates; Italian first, English second.
 
 pub mod account;
+pub mod admin;
+pub mod audit_page;
 pub mod board;
 pub mod board_data;
 pub mod form;
@@ -31,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/board", get(board::page))
         .route("/board/events", get(board::events))
         .route("/board/status", post(board::set_status))
+        .route("/admin/users", get(admin::list).post(admin::add))
+        .route("/admin/users/{id}", post(admin::update))
+        .route("/admin/users/{id}/reset", post(admin::reset))
+        .route("/audit", get(audit_page::show))
         .route("/assets/app.css", get(css))
         .route("/assets/board.js", get(board_js))
 }
