@@ -10,6 +10,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Jobs;
 use crate::referral::Directory;
+use crate::triage::questionnaire::Questionnaire;
+use crate::triage::TriageRules;
 use crate::web::console::live::BoardFeed;
 
 /// What every request handler and background task shares.
@@ -27,6 +29,10 @@ pub struct AppState {
     pub calls: CallLog,
     /// The durable job queue.
     pub jobs: Jobs,
+    /// The intake questionnaire.
+    pub questionnaire: Arc<Questionnaire>,
+    /// The triage rules.
+    pub triage: Arc<TriageRules>,
     /// The live call board's feed.
     pub board: BoardFeed,
     /// Cancelled when the service stops: ends long-lived responses.

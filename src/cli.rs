@@ -215,6 +215,7 @@ fn read_password() -> Result<SecretString, Error> {
 fn check_config(config: &Config) -> Result<(), Error> {
     let backend = config.database_backend()?;
     let directory = Directory::load(&config.directory.path, config.directory_is_default())?;
+    let (questionnaire, triage) = crate::startup::load_intake(config, &directory)?;
     let source = std::env::var("HELPLINE_CONFIG").unwrap_or_else(|_| {
         if Path::new(DEFAULT_CONFIG_PATH).is_file() {
             DEFAULT_CONFIG_PATH.to_string()
@@ -252,6 +253,12 @@ fn check_config(config: &Config) -> Result<(), Error> {
             .map(|l| l.number.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    );
+    println!(
+        "  intake:      {} steps, {} questions; triage: {} rules",
+        questionnaire.steps.len(),
+        questionnaire.questions().count(),
+        triage.rules.len()
     );
     println!("  job workers: {}", config.jobs.workers);
     Ok(())

@@ -26,6 +26,12 @@ pub enum Error {
     /// Bad directory file.
     #[error("directory {0}")]
     Directory(#[from] referral::DirectoryError),
+    /// Bad intake questionnaire.
+    #[error("intake questionnaire {0}")]
+    Questionnaire(#[from] triage::questionnaire::QuestionnaireError),
+    /// Bad triage rules.
+    #[error("triage rules {0}")]
+    Triage(#[from] triage::TriageError),
     /// The caller-hash key is unusable.
     #[error(transparent)]
     CallerKey(#[from] calls::caller::CallerKeyError),

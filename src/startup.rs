@@ -16,6 +16,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::{selftest, worker, Jobs, Worker, WorkerHandle};
 use crate::referral::Directory;
+use crate::triage::questionnaire::Questionnaire;
+use crate::triage::TriageRules;
 use crate::web::console::live::BoardFeed;
 use crate::Error;
 
@@ -103,10 +105,31 @@ impl Application {
     }
 }
 
+/// Reads the intake questionnaire and the triage rules, and checks the rules against the
+/// questionnaire and the directory's services.
+pub fn load_intake(
+    config: &Config,
+    directory: &Directory,
+) -> Result<(Questionnaire, TriageRules), Error> {
+    let console = &config.console;
+    let questionnaire = Questionnaire::load(
+        &console.intake_path,
+        console.intake_path == std::path::Path::new("config/intake.toml"),
+    )?;
+    let triage = TriageRules::load(
+        &console.triage_path,
+        console.triage_path == std::path::Path::new("config/triage.toml"),
+    )?;
+    let services: Vec<&str> = directory.services.iter().map(|s| s.code.as_str()).collect();
+    triage.validate(&questionnaire, &services)?;
+    Ok((questionnaire, triage))
+}
+
 /// Everything but the listener: used by `serve` and by CLI commands that need storage.
 pub async fn build_state(config: Config) -> Result<AppState, Error> {
     let backend = config.database_backend()?;
     let directory = Directory::load(&config.directory.path, config.directory_is_default())?;
+    let (questionnaire, triage) = load_intake(&config, &directory)?;
     let hasher = CallerHasher::from_config(&config.privacy)?;
     let db = Db::connect(&config.database, backend).await?;
     db.migrate().await?;
@@ -128,6 +151,8 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
     Ok(AppState {
         calls,
         board,
+        questionnaire: Arc::new(questionnaire),
+        triage: Arc::new(triage),
         shutdown: CancellationToken::new(),
         db,
         config: Arc::new(config),

@@ -64,7 +64,8 @@ create table intakes (
     -- Optimistic lock: a save names the version it edited.
     version integer not null default 1
 );
-create index intakes_call on intakes (call_id);
+-- One intake per call (several NULLs are allowed: intakes without a call).
+create unique index intakes_call on intakes (call_id);
 create index intakes_subject on intakes (subject_id);
 create index intakes_created_at on intakes (created_at);
 

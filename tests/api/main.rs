@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod console_client;
 mod errors;
+mod intake;
 mod jobs;
 mod nodes;
 mod ops;

@@ -7,10 +7,13 @@ pub mod audit_page;
 pub mod board;
 pub mod board_data;
 pub mod form;
+pub mod intake;
+pub mod intake_view;
 pub mod live;
 pub mod login;
 pub mod page;
 pub mod session;
+pub mod subjects_page;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
@@ -37,6 +40,18 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}", post(admin::update))
         .route("/admin/users/{id}/reset", post(admin::reset))
         .route("/audit", get(audit_page::show))
+        .route("/calls/{id}/intake", get(intake::for_call))
+        .route("/intakes", post(intake::create))
+        .route("/intakes/new", get(intake::new_form))
+        .route("/intakes/{id}", get(intake::show))
+        .route("/intakes/{id}/steps/{step}", post(intake::save_step))
+        .route("/intakes/{id}/summary", get(intake::summary))
+        .route("/intakes/{id}/complete", post(intake::complete))
+        .route("/intakes/{id}/override", post(intake::override_priority))
+        .route("/intakes/{id}/subject", post(subjects_page::link))
+        .route("/subjects", get(subjects_page::search))
+        .route("/subjects/{code}", get(subjects_page::show))
+        .route("/subjects/{code}/merge", post(subjects_page::merge))
         .route("/assets/app.css", get(css))
         .route("/assets/board.js", get(board_js))
 }
