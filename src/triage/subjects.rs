@@ -141,9 +141,11 @@ pub async fn find(db: &Db, code: &str) -> Result<Option<Subject>, DbError> {
     )))
 }
 
+type HistoryRow = (i64, DateTime<Utc>, Option<String>, Option<String>, String);
+
 /// The intakes about a subject (and about subjects merged into it), oldest first.
 pub async fn history(db: &Db, subject_id: i64) -> Result<Vec<SubjectIntake>, DbError> {
-    let rows: Vec<(i64, DateTime<Utc>, Option<String>, Option<String>, String)> = with_db!(
+    let rows: Vec<HistoryRow> = with_db!(
         db,
         |pool| {
             sqlx::query_as(

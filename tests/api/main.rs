@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod browser;
 mod call_log;
 mod calls;
 mod cli;
