@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod model;
+pub mod outcome;
 mod sqlite_writer;
 pub mod state;
 pub mod store;

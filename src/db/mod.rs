@@ -139,6 +139,11 @@ impl DbError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, DbError::Query(sqlx::Error::Database(d)) if d.is_unique_violation())
     }
+
+    /// A row named a row that does not exist.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, DbError::Query(sqlx::Error::Database(d)) if d.is_foreign_key_violation())
+    }
 }
 
 /// Connection-level failures: network, pool exhaustion, server shutting down, SQLite busy.

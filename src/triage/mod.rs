@@ -8,6 +8,7 @@ pub mod condition;
 pub mod countries;
 pub mod intakes;
 pub mod languages;
+pub mod mediation;
 pub mod priority;
 pub mod questionnaire;
 pub mod rules;

@@ -145,10 +145,8 @@ type HistoryRow = (i64, DateTime<Utc>, Option<String>, Option<String>, String);
 
 /// The intakes about a subject (and about subjects merged into it), oldest first.
 pub async fn history(db: &Db, subject_id: i64) -> Result<Vec<SubjectIntake>, DbError> {
-    let rows: Vec<HistoryRow> = with_db!(
-        db,
-        |pool| {
-            sqlx::query_as(
+    let rows: Vec<HistoryRow> = with_db!(db, |pool| {
+        sqlx::query_as(
         "select i.id, i.created_at, i.priority, i.priority_override, i.status from intakes i \
          where i.subject_id = $1 or i.subject_id in (select id from subjects where merged_into = $1) \
          order by i.created_at, i.id"
@@ -156,8 +154,7 @@ pub async fn history(db: &Db, subject_id: i64) -> Result<Vec<SubjectIntake>, DbE
     .bind(subject_id)
     .fetch_all(pool)
     .await?
-        }
-    );
+    });
     Ok(rows
         .into_iter()
         .map(|(id, created_at, priority, over, status)| SubjectIntake {

@@ -297,3 +297,135 @@ both_backends!(
         assert_eq!(html.matches("/summary\">#").count(), 2, "{html}");
     }
 );
+
+both_backends!(
+    a_mediator_is_asked_for_tried_and_joined_with_each_time_recorded,
+    |app: TestApp| async move {
+        let c = Console::new(&app);
+        c.sign_in("operatrice", PASSWORD).await;
+        let call = app.open_call(&json!({"language": "ru"})).await;
+        let intake = location(&c.get(&format!("/calls/{call}/intake")).await).to_string();
+        let r = c
+            .submit(
+                &format!("{intake}/summary"),
+                &format!("{intake}/mediation"),
+                &[("language", "ru")],
+            )
+            .await;
+        let page = location(&r).to_string();
+        assert!(page.starts_with("/mediation/"), "{page}");
+        let (_, html) = c.get_text(&page).await;
+        // The directory's Russian-speaking mediators are listed.
+        assert!(html.contains("Mediatrice demo (russo, ucraino)"), "{html}");
+        // Joining before anyone accepted is refused.
+        let r = c.submit(&page, &page, &[("to", "joined")]).await;
+        assert_eq!(r.status().as_u16(), 422);
+        // The first mediator does not answer; the next one accepts and joins.
+        assert_eq!(
+            c.submit(
+                &page,
+                &page,
+                &[("to", "unanswered"), ("mediator", "med-ru-1")]
+            )
+            .await
+            .status()
+            .as_u16(),
+            303
+        );
+        assert_eq!(
+            c.submit(
+                &page,
+                &page,
+                &[("to", "accepted"), ("mediator", "med-uk-1")]
+            )
+            .await
+            .status()
+            .as_u16(),
+            303
+        );
+        assert_eq!(
+            c.submit(&page, &page, &[("to", "joined")])
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+        let (_, html) = c.get_text(&page).await;
+        assert!(
+            html.contains("id=\"mediation-state\">in chiamata<"),
+            "{html}"
+        );
+        let (_, board) = c.get_text("/mediation").await;
+        assert!(board.contains(&format!("href=\"{page}\"")), "{board}");
+        assert_eq!(
+            c.submit(&page, &page, &[("to", "closed")])
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+        let (_, board) = c.get_text("/mediation").await;
+        assert!(
+            !board.contains(&format!("href=\"{page}\"")),
+            "closed requests leave the board"
+        );
+        let states: Vec<String> = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+            "select e.state from mediation_events e order by e.seq"
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap());
+        assert_eq!(
+            states,
+            ["requested", "unanswered", "accepted", "joined", "closed"]
+        );
+    }
+);
+
+both_backends!(
+    closing_a_call_records_its_outcome_and_wrap_up_time,
+    |app: TestApp| async move {
+        let c = Console::new(&app);
+        c.sign_in("operatrice", PASSWORD).await;
+        let call = app.open_call(&json!({})).await;
+        for state in ["ringing", "answered", "ended"] {
+            let (status, body) = app
+                .post(
+                    &format!("/api/v1/calls/{call}/events"),
+                    &json!({"state": state}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let intake = location(&c.get(&format!("/calls/{call}/intake")).await).to_string();
+        let summary = format!("{intake}/summary");
+        let r = c
+            .submit(
+                &summary,
+                &format!("/calls/{call}/close"),
+                &[("outcome", "nonsense"), ("back", &summary)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422);
+        let r = c
+            .submit(
+                &summary,
+                &format!("/calls/{call}/close"),
+                &[("outcome", "referral_sent"), ("back", &summary)],
+            )
+            .await;
+        assert_eq!(location(&r), summary);
+        let (_, html) = c.get_text(&summary).await;
+        assert!(
+            html.contains("Segnalazione inviata · chiusura in 0:0"),
+            "{html}"
+        );
+        let wrap: Option<i64> = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+            "select wrap_up_seconds from call_outcomes"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        assert!(wrap.is_some_and(|w| w >= 0));
+    }
+);

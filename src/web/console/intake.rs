@@ -497,9 +497,13 @@ struct SummaryPage {
     subject: Option<String>,
     errors: Vec<String>,
     first_step: String,
+    call_id: Option<String>,
+    outcomes: Vec<(&'static str, &'static str, bool)>,
+    closing: Option<String>,
+    languages: Vec<(&'static str, &'static str, bool)>,
 }
 
-fn summary_page(
+async fn summary_page(
     state: &AppState,
     session: &Session,
     intake: &Intake,
@@ -507,6 +511,41 @@ fn summary_page(
     status: StatusCode,
 ) -> Response {
     let lang = session.lang;
+    let closing = match intake.call_id {
+        Some(call) => match crate::calls::outcome::get(&state.db, call).await {
+            Ok(c) => c,
+            Err(e) => return PageError::from_db(e, lang).into_response(),
+        },
+        None => None,
+    };
+    let outcomes = crate::calls::outcome::Outcome::ALL
+        .into_iter()
+        .map(|o| {
+            let (it, en) = o.labels();
+            (
+                o.as_str(),
+                lang.pick(it, en),
+                closing.as_ref().is_some_and(|c| c.outcome == o),
+            )
+        })
+        .collect();
+    let closing = closing.map(|c| {
+        let (it, en) = c.outcome.labels();
+        match c.wrap_up_seconds {
+            Some(s) => format!(
+                "{} · {} {}:{:02}",
+                lang.pick(it, en),
+                lang.t("intake.wrap_up"),
+                s / 60,
+                s % 60
+            ),
+            None => lang.pick(it, en).to_string(),
+        }
+    });
+    let spoken = intake.answers.choice("language").unwrap_or("");
+    let languages = crate::triage::languages::languages()
+        .map(|l| (l.code, lang.pick(l.it, l.en), l.code == spoken))
+        .collect();
     let lines = state
         .questionnaire
         .questions()
@@ -542,6 +581,10 @@ fn summary_page(
             .first()
             .map(|s| s.id.clone())
             .unwrap_or_default(),
+        call_id: intake.call_id.map(|c| c.to_string()),
+        outcomes,
+        closing,
+        languages,
     };
     (status, render(&page)).into_response()
 }
@@ -587,7 +630,7 @@ pub async fn summary(
     {
         return r;
     }
-    summary_page(&state, &session, &intake, &[], StatusCode::OK)
+    summary_page(&state, &session, &intake, &[], StatusCode::OK).await
 }
 
 /// `POST /intakes/{id}/complete`: every required answer given, the intake is final.
@@ -617,6 +660,7 @@ pub async fn complete(
                 &errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
+            .await
         }
     };
     let triage = state.triage.evaluate(&answers);
@@ -685,7 +729,8 @@ pub async fn override_priority(
             &intake,
             &[error],
             StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        )
+        .await;
     }
     let setting = priority.map(|p| (p, reason));
     if let Err(e) = intakes::set_override(&state.db, id, setting, Utc::now()).await {

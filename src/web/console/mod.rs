@@ -6,11 +6,13 @@ pub mod admin;
 pub mod audit_page;
 pub mod board;
 pub mod board_data;
+pub mod closing;
 pub mod form;
 pub mod intake;
 pub mod intake_view;
 pub mod live;
 pub mod login;
+pub mod mediation_page;
 pub mod page;
 pub mod session;
 pub mod subjects_page;
@@ -49,6 +51,13 @@ pub fn router() -> Router<AppState> {
         .route("/intakes/{id}/complete", post(intake::complete))
         .route("/intakes/{id}/override", post(intake::override_priority))
         .route("/intakes/{id}/subject", post(subjects_page::link))
+        .route("/intakes/{id}/mediation", post(mediation_page::request))
+        .route("/mediation", get(mediation_page::board))
+        .route(
+            "/mediation/{id}",
+            get(mediation_page::show).post(mediation_page::change),
+        )
+        .route("/calls/{id}/close", post(closing::close))
         .route("/subjects", get(subjects_page::search))
         .route("/subjects/{code}", get(subjects_page::show))
         .route("/subjects/{code}/merge", post(subjects_page::merge))

@@ -73,6 +73,11 @@ impl Chrome {
         self.can(&[Role::Contact])
     }
 
+    /// Whether the user runs intakes and mediations.
+    pub fn takes_calls(&self) -> bool {
+        self.can(&[Role::Operator, Role::Supervisor])
+    }
+
     /// Whether the user administers users.
     pub fn administers(&self) -> bool {
         self.can(&[Role::Admin])
