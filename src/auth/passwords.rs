@@ -6,6 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Digest;
 
 use super::users::{hash_password, AuthUser, UserError, MIN_PASSWORD_CHARS};
 use crate::db::{Db, DbError};
@@ -78,6 +79,12 @@ pub async fn set(
     Ok(())
 }
 
+/// What sign-in attempts are stored under: a digest of the name typed, since people
+/// type anything into a user-name field, a phone number included.
+fn attempt_key(username: &str) -> String {
+    hex::encode(sha2::Sha256::digest(username.as_bytes()))
+}
+
 /// Until when `username` is locked from `address`, if it is at `now`: the lock starts
 /// at the `failures`-th failure within `minutes` of the first of them (no success in
 /// between) and lasts `minutes`. Attempts during a lock are neither checked nor counted.
@@ -95,7 +102,7 @@ pub async fn locked_until(
         "select at, succeeded from login_attempts where username = $1 and address = $2 and at > $3 \
          order by at desc limit $4"
     )
-    .bind(username)
+    .bind(attempt_key(username))
     .bind(address)
     .bind(now - window - window)
     .bind(i64::from(failures))
@@ -126,7 +133,7 @@ pub async fn record_attempt(
     with_db!(db, |pool| sqlx::query(
         "insert into login_attempts (username, address, at, succeeded) values ($1, $2, $3, $4)"
     )
-    .bind(username)
+    .bind(attempt_key(username))
     .bind(address)
     .bind(now)
     .bind(succeeded)

@@ -218,15 +218,14 @@ pub async fn get(db: &Db, id: i64) -> Result<Mediation, MediationError> {
     else {
         return Err(MediationError::NotFound);
     };
-    let events: Vec<(String, Option<String>, DateTime<Utc>)> =
-        with_db!(db, |pool| {
-            sqlx::query_as(
+    let events: Vec<(String, Option<String>, DateTime<Utc>)> = with_db!(db, |pool| {
+        sqlx::query_as(
         "select state, mediator_code, at from mediation_events where request_id = $1 order by seq"
     )
     .bind(id)
     .fetch_all(pool)
     .await?
-        });
+    });
     Ok(Mediation {
         id,
         call_id,

@@ -196,14 +196,18 @@ pub async fn add_event(
     user.require(&WRITERS, "change call records")?;
     let at = checked_time(body.at, Utc::now())?;
     if let Some(reason) = &body.reason {
+        // A code, never data: it starts with a letter and has too few digits to hold
+        // a phone number.
         let ok = (1..=64).contains(&reason.len())
+            && reason.starts_with(|c: char| c.is_ascii_lowercase())
             && reason
                 .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && reason.bytes().filter(u8::is_ascii_digit).count() <= 4;
         if !ok {
             return Err(ApiError::invalid(
                 "reason",
-                "expected a short code of a-z, 0-9 and _ (no free text)",
+                "expected a short code of a-z, 0-9 and _ starting with a letter, at most 4 digits (no free text)",
             ));
         }
     }

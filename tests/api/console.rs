@@ -122,7 +122,8 @@ both_backends!(
         // The lock is in the audit log.
         let locks: i64 = helpline::with_db!(&app.db, |pool| {
             sqlx::query_scalar(
-        "select count(*) from audit_log where action = 'auth.lock' and object_id = 'operatrice'"
+        "select count(*) from audit_log a join users u on a.object_id = cast(u.id as text) \
+         where a.action = 'auth.lock' and u.username = 'operatrice'"
     )
     .fetch_one(pool)
     .await

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod anonymity;
 mod audit;
 mod browser;
 mod call_log;

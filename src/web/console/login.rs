@@ -140,11 +140,21 @@ async fn sign_in(
             cfg.lockout_minutes,
         )
     };
+    // What was typed as a name is logged only when it names an account: people type
+    // anything into that field, a phone number included.
+    let account = || async {
+        match crate::auth::users::find(db, username).await {
+            Ok(user) => Ok(Some(user)),
+            Err(crate::auth::UserError::NotFound(_)) => Ok(None),
+            Err(e) => Err(user_db(e)),
+        }
+    };
     if locked(now).await?.is_some() {
+        let user = account().await?.map(|u| u.username);
         tracing::warn!(
-            username,
+            user = user.as_deref().unwrap_or("(no such account)"),
             address,
-            "sign-in refused: account locked from this address"
+            "sign-in refused: locked from this address"
         );
         return Ok(Err(Refusal::Locked));
     }
@@ -154,7 +164,12 @@ async fn sign_in(
     let SignIn::Ok(user, must_change) = outcome else {
         passwords::record_attempt(db, username, address, now, false).await?;
         if let Some(until) = locked(now).await? {
-            tracing::warn!(username, address, %until, "account locked from this address after repeated failed sign-ins");
+            let user = account().await?;
+            let name = user
+                .as_ref()
+                .map(|u| u.username.as_str())
+                .unwrap_or("(no such account)");
+            tracing::warn!(user = name, address, %until, "sign-in locked from this address after repeated failures");
             audit::append(
                 db,
                 now,
@@ -163,7 +178,9 @@ async fn sign_in(
                     actor: "system".into(),
                     action: "auth.lock",
                     object_kind: "user",
-                    object_id: username.to_string(),
+                    object_id: user
+                        .map(|u| u.id.to_string())
+                        .unwrap_or_else(|| "unknown".into()),
                     address: Some(address.to_string()),
                     detail: serde_json::json!({ "until": until }),
                 },
