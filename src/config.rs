@@ -37,6 +37,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// The operators' web console.
     pub console: ConsoleConfig,
+    /// Notification transports (e-mail, SMS) for referrals.
+    pub notify: crate::referral::notify::NotifyConfig,
     /// The help-line numbers this service answers.
     #[serde(default)]
     pub lines: Vec<LineConfig>,
@@ -365,6 +367,7 @@ impl Config {
                 ));
             }
         }
+        self.notify.validate()?;
         Ok(())
     }
 

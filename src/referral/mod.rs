@@ -2,5 +2,6 @@
 //! territories, units, contacts and mediators that routing will read.
 
 pub mod directory;
+pub mod notify;
 
 pub use directory::{Directory, DirectoryError, Territory};

@@ -15,4 +15,6 @@ mod errors;
 mod intake;
 mod jobs;
 mod nodes;
+mod notify;
 mod ops;
+mod support;
