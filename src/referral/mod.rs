@@ -3,5 +3,7 @@
 
 pub mod directory;
 pub mod notify;
+pub mod rota;
 
 pub use directory::{Directory, DirectoryError, Territory};
+pub use rota::{on_call, OnCall, Person, RotaError, Target};

@@ -17,4 +17,5 @@ mod jobs;
 mod nodes;
 mod notify;
 mod ops;
+mod rota;
 mod support;
