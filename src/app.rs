@@ -9,6 +9,7 @@ use crate::calls::{CallLog, CallerHasher};
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Jobs;
+use crate::referral::links::LinkSigner;
 use crate::referral::Directory;
 use crate::triage::questionnaire::Questionnaire;
 use crate::triage::TriageRules;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub questionnaire: Arc<Questionnaire>,
     /// The triage rules.
     pub triage: Arc<TriageRules>,
+    /// Signs acknowledgement links.
+    pub links: Arc<LinkSigner>,
     /// The live call board's feed.
     pub board: BoardFeed,
     /// Cancelled when the service stops: ends long-lived responses.

@@ -15,6 +15,7 @@ use crate::calls::{CallLog, CallerHasher};
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::{selftest, worker, Jobs, Worker, WorkerHandle};
+use crate::referral::links::LinkSigner;
 use crate::referral::Directory;
 use crate::triage::questionnaire::Questionnaire;
 use crate::triage::TriageRules;
@@ -147,11 +148,25 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
     );
     let jobs = Jobs::new(db.clone(), config.jobs.max_attempts);
     let calls = CallLog::start(&db)?;
+    // A fresh install has every unit, the coordinator and the mediators on call around
+    // the clock from the directory; admins refine the rotas later.
+    let seeded = crate::referral::rota::seed_from_directory(&db, &directory, Utc::now()).await?;
+    if seeded > 0 {
+        tracing::info!(
+            rotas = seeded,
+            "default on-call rotas created from the directory"
+        );
+    }
+    let links = hasher
+        .derive_key("helpline referral acknowledgement links v1")
+        .map(LinkSigner::new)
+        .ok_or_else(|| Error::Usage("cannot derive the link key".into()))?;
     let board = BoardFeed::start(db.clone(), config.privacy.repeat_caller_window_days);
     Ok(AppState {
         calls,
         board,
         questionnaire: Arc::new(questionnaire),
+        links: Arc::new(links),
         triage: Arc::new(triage),
         shutdown: CancellationToken::new(),
         db,

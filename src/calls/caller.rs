@@ -87,6 +87,16 @@ impl CallerHasher {
         }
     }
 
+    /// A key for another purpose (signing acknowledgement links), derived from this one
+    /// with a label, so that one secret outside the database serves both without one
+    /// use revealing anything about the other.
+    /// (HMAC takes keys of any length: `None` does not happen in practice.)
+    pub fn derive_key(&self, label: &str) -> Option<SecretBox<[u8]>> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose_secret()).ok()?;
+        mac.update(label.as_bytes());
+        Some(SecretBox::new(mac.finalize().into_bytes().to_vec().into()))
+    }
+
     /// Fingerprints a raw caller number as it arrives (SIP user part, CPaaS `From`, or
     /// typed by an operator). Withheld numbers give an empty fingerprint.
     pub fn fingerprint(

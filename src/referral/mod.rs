@@ -2,8 +2,11 @@
 //! territories, units, contacts and mediators that routing will read.
 
 pub mod directory;
+pub mod links;
 pub mod notify;
+pub mod referrals;
 pub mod rota;
+pub mod routing;
 
 pub use directory::{Directory, DirectoryError, Territory};
 pub use rota::{on_call, OnCall, Person, RotaError, Target};

@@ -119,7 +119,20 @@ pub static TEXTS: &[(&str, &str, &str)] = &[
     ("call.close", "Chiudi la chiamata", "Close the call"),
     ("call.closed", "Chiamata chiusa", "Call closed"),
     ("call.outcome", "Esito", "Outcome"),
+    ("cases.accept", "Accetto la segnalazione", "I accept the referral"),
+    ("cases.case", "Segnalazione", "Referral"),
+    ("cases.decline", "Rifiuto (scrivi il motivo)", "I decline (write why)"),
+    ("cases.exploitation", "Sfruttamento", "Exploitation"),
+    ("cases.message", "Messaggio del numero verde", "Message from the help-line"),
+    ("cases.none", "Nessuna segnalazione per la tua unità.", "No referrals for your unit."),
+    ("cases.note", "Nota (senza dati che identificano la persona)", "Note (no identifying data)"),
+    ("cases.reach_back", "Come ricontattare", "How to reach back"),
+    ("cases.reach_back_how", "Tramite il numero verde 800 186 086, citando il numero della segnalazione.", "Through the help-line 800 186 086, quoting the referral number."),
+    ("cases.title", "Segnalazioni", "Referrals"),
+    ("cases.unit", "Unità", "Unit"),
+    ("cases.why", "Perché a questa unità", "Why this unit"),
     ("common.back", "Indietro", "Back"),
+    ("common.done", "Fatto", "Done"),
     ("common.error", "Errore", "Error"),
     ("common.none", "—", "—"),
     ("common.role", "Ruolo", "Role"),
@@ -174,9 +187,16 @@ pub static TEXTS: &[(&str, &str, &str)] = &[
     ("nav.admin", "Utenti", "Users"),
     ("nav.audit", "Registro", "Audit log"),
     ("nav.board", "Chiamate", "Calls"),
+    ("nav.cases", "Segnalazioni", "Referrals"),
     ("nav.logout", "Esci", "Sign out"),
     ("nav.mediation", "Mediazioni", "Mediations"),
     ("product.name", "Numero Verde Anti-Tratta", "Anti-trafficking help-line"),
+    ("referral.change", "Unità", "Unit"),
+    ("referral.message", "Messaggio all'unità (senza dati che identificano la persona)", "Message to the unit (no identifying data)"),
+    ("referral.none_needed", "Nessun servizio da attivare secondo la valutazione.", "No service to engage according to the assessment."),
+    ("referral.proposal", "Proposta di invio", "Routing proposal"),
+    ("referral.send", "Invia le segnalazioni", "Send the referrals"),
+    ("referral.sent", "Segnalazioni inviate", "Referrals sent"),
     ("status.available", "Disponibile", "Available"),
     ("status.away", "Assente", "Away"),
     ("status.busy", "Occupato", "Busy"),
@@ -206,8 +226,12 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            for part in text.split("t(\"").skip(1) {
-                let key = part.split('"').next().unwrap();
+            let calls = text.match_indices("t(\"").filter(|(i, _)| {
+                // `t(` itself, not the end of another name such as `format(`.
+                !text[..*i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+            });
+            for (i, _) in calls {
+                let key = text[i + 3..].split('"').next().unwrap();
                 assert!(
                     TEXTS.binary_search_by(|(k, _, _)| (*k).cmp(key)).is_ok(),
                     "{}: missing text `{key}`",

@@ -17,5 +17,6 @@ mod jobs;
 mod nodes;
 mod notify;
 mod ops;
+mod referrals;
 mod rota;
 mod support;

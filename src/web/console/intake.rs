@@ -475,6 +475,18 @@ pub async fn save_step(
     Redirect::to(&to).into_response()
 }
 
+/// A row of the routing proposal.
+pub struct ProposalRow {
+    /// Row index (form field suffix).
+    pub index: usize,
+    /// Proposed unit code (or the coordinator's).
+    pub unit: String,
+    /// Services it is for, in words.
+    pub services: String,
+    /// Why.
+    pub reason: String,
+}
+
 /// One answered question in the summary.
 pub struct SummaryLine {
     /// The question.
@@ -498,6 +510,9 @@ struct SummaryPage {
     errors: Vec<String>,
     first_step: String,
     call_id: Option<String>,
+    proposals: Vec<ProposalRow>,
+    sent: Vec<(i64, String, String, String)>,
+    unit_choices: Vec<(String, String)>,
     outcomes: Vec<(&'static str, &'static str, bool)>,
     closing: Option<String>,
     languages: Vec<(&'static str, &'static str, bool)>,
@@ -542,6 +557,51 @@ async fn summary_page(
             None => lang.pick(it, en).to_string(),
         }
     });
+    let proposals = if intake
+        .triage
+        .as_ref()
+        .is_some_and(|t| t.priority != crate::triage::Priority::P4)
+    {
+        match super::referrals_page::proposal(state, intake).await {
+            Ok(p) => p,
+            Err(e) => return PageError::from_db(e, lang).into_response(),
+        }
+    } else {
+        Vec::new()
+    };
+    let proposals = proposals
+        .into_iter()
+        .enumerate()
+        .map(|(index, p)| ProposalRow {
+            index,
+            unit: p
+                .unit
+                .unwrap_or_else(|| crate::referral::referrals::COORDINATOR.to_string()),
+            services: crate::referral::routing::service_names(&state.directory, lang, &p.services),
+            reason: lang.pick(&p.reason.it, &p.reason.en).to_string(),
+        })
+        .collect();
+    let sent = match crate::referral::referrals::for_intake(&state.db, intake.id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|r| {
+                let unit = super::referrals_page::unit_name(state, lang, &r.unit_code);
+                let ack = r.acknowledged.map(|(_, by, _, _)| by).unwrap_or_default();
+                (r.id, unit, r.state, ack)
+            })
+            .collect(),
+        Err(e) => return PageError::from_db(e, lang).into_response(),
+    };
+    let mut unit_choices: Vec<(String, String)> = state
+        .directory
+        .units
+        .iter()
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    unit_choices.push((
+        crate::referral::referrals::COORDINATOR.to_string(),
+        super::referrals_page::unit_name(state, lang, crate::referral::referrals::COORDINATOR),
+    ));
     let spoken = intake.answers.choice("language").unwrap_or("");
     let languages = crate::triage::languages::languages()
         .map(|l| (l.code, lang.pick(l.it, l.en), l.code == spoken))
@@ -582,6 +642,9 @@ async fn summary_page(
             .map(|s| s.id.clone())
             .unwrap_or_default(),
         call_id: intake.call_id.map(|c| c.to_string()),
+        proposals,
+        sent,
+        unit_choices,
         outcomes,
         closing,
         languages,

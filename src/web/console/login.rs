@@ -265,7 +265,7 @@ pub async fn switch_lang(Path(code): Path<String>, headers: HeaderMap, jar: Cook
 /// `GET /`: signed out, the sign-in form; signed in, the user's start page.
 pub async fn home(session: Session) -> Response {
     let to = match session.user.role {
-        Role::Contact => "/account/password",
+        Role::Contact => "/cases",
         _ => "/board",
     };
     Redirect::to(to).into_response()

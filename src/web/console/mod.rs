@@ -14,6 +14,7 @@ pub mod live;
 pub mod login;
 pub mod mediation_page;
 pub mod page;
+pub mod referrals_page;
 pub mod session;
 pub mod subjects_page;
 
@@ -58,6 +59,14 @@ pub fn router() -> Router<AppState> {
             get(mediation_page::show).post(mediation_page::change),
         )
         .route("/calls/{id}/close", post(closing::close))
+        .route("/intakes/{id}/referrals", post(referrals_page::send))
+        .route("/cases", get(referrals_page::cases))
+        .route("/cases/{id}", get(referrals_page::case))
+        .route("/cases/{id}/answer", post(referrals_page::answer))
+        .route(
+            "/ack/{token}",
+            get(referrals_page::ack_page).post(referrals_page::ack_submit),
+        )
         .route("/subjects", get(subjects_page::search))
         .route("/subjects/{code}", get(subjects_page::show))
         .route("/subjects/{code}/merge", post(subjects_page::merge))

@@ -100,6 +100,22 @@ pub fn render<T: Template>(template: &T) -> Response {
 }
 
 #[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticePage<'a> {
+    chrome: Chrome,
+    message: &'a str,
+}
+
+/// A page that only says something (to someone without a session, e.g. after an
+/// acknowledgement link).
+pub fn notice(lang: Lang, message: &str) -> Response {
+    render(&NoticePage {
+        chrome: Chrome::anonymous(lang, "common.done"),
+        message,
+    })
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     chrome: Chrome,
