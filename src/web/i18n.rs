@@ -183,6 +183,8 @@ pub static TEXTS: &[(&str, &str, &str)] = &[
     ("mediation.next", "Passo successivo", "Next step"),
     ("mediation.nobody", "Nessun mediatore per questa lingua: avvisa il supervisore.", "No mediator for this language: tell the supervisor."),
     ("mediation.none_open", "Nessuna richiesta aperta.", "No open requests."),
+    ("mediation.off_call", "non reperibile ora", "not on call now"),
+    ("mediation.on_call", "reperibile ora", "on call now"),
     ("mediation.title", "Mediazione", "Mediation"),
     ("nav.admin", "Utenti", "Users"),
     ("nav.audit", "Registro", "Audit log"),

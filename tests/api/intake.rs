@@ -317,6 +317,8 @@ both_backends!(
         let (_, html) = c.get_text(&page).await;
         // The directory's Russian-speaking mediators are listed.
         assert!(html.contains("Mediatrice demo (russo, ucraino)"), "{html}");
+        // The default rota has every mediator of the language on call.
+        assert!(html.contains("Mediatrice demo (russo, ucraino) · +39 300 000 0901 · <strong>reperibile ora</strong>"), "{html}");
         // Joining before anyone accepted is refused.
         let r = c.submit(&page, &page, &[("to", "joined")]).await;
         assert_eq!(r.status().as_u16(), 422);

@@ -106,6 +106,8 @@ pub struct MediatorRow {
     pub mobile: String,
     /// Engaged in another mediation now.
     pub engaged: bool,
+    /// On call now for this language (the mediators' rota).
+    pub on_call: bool,
 }
 
 #[derive(Template)]
@@ -138,12 +140,25 @@ pub async fn show(
         Ok(e) => e,
         Err(e) => return mediation_error(e, lang),
     };
-    let mediators = state
+    let target = crate::referral::rota::Target::Mediators(m.language.clone());
+    let on_call: Vec<String> =
+        match crate::referral::rota::on_call(&state.db, &target, Utc::now()).await {
+            Ok(people) => people
+                .into_iter()
+                .filter_map(|oc| match oc.person {
+                    crate::referral::rota::Person::Mediator(code) => Some(code),
+                    _ => None,
+                })
+                .collect(),
+            Err(e) => return PageError::from_db(e, lang).into_response(),
+        };
+    let mut mediators: Vec<MediatorRow> = state
         .directory
         .mediators
         .iter()
         .filter(|d| d.languages.iter().any(|l| l == &m.language))
         .map(|d| MediatorRow {
+            on_call: on_call.contains(&d.code),
             code: d.code.clone(),
             name: d.name.clone(),
             mobile: d.mobile.clone(),
@@ -151,6 +166,8 @@ pub async fn show(
                 && m.mediator_code.as_deref() != Some(d.code.as_str()),
         })
         .collect();
+    // Who can be called now first: on call and not engaged elsewhere.
+    mediators.sort_by_key(|d| (!d.on_call, d.engaged));
     let label = |s: MediationState| {
         let (it, en) = s.labels();
         lang.pick(it, en).to_string()
