@@ -6,9 +6,11 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::calls::{CallLog, CallerHasher};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Jobs;
+use crate::referral::escalation::Escalation;
 use crate::referral::links::LinkSigner;
 use crate::referral::Directory;
 use crate::triage::questionnaire::Questionnaire;
@@ -34,6 +36,10 @@ pub struct AppState {
     pub questionnaire: Arc<Questionnaire>,
     /// The triage rules.
     pub triage: Arc<TriageRules>,
+    /// The service's clock (moved only by tests and drills).
+    pub clock: Clock,
+    /// Notification and escalation of referrals.
+    pub escalation: Arc<Escalation>,
     /// Signs acknowledgement links.
     pub links: Arc<LinkSigner>,
     /// The live call board's feed.

@@ -39,6 +39,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// Notification transports (e-mail, SMS) for referrals.
     pub notify: crate::referral::notify::NotifyConfig,
+    /// Escalation of unacknowledged referrals, per priority.
+    pub escalation: crate::referral::escalation::EscalationConfig,
     /// The help-line numbers this service answers.
     #[serde(default)]
     pub lines: Vec<LineConfig>,
@@ -52,6 +54,9 @@ pub struct HttpConfig {
     pub addr: SocketAddr,
     /// Longest time one request may take.
     pub request_timeout_ms: u64,
+    /// The address people reach the service at from outside (behind a proxy), for
+    /// links in notifications; no trailing slash.
+    pub public_url: String,
 }
 
 /// `[database]`
@@ -234,6 +239,9 @@ impl Config {
         if let Some(url) = get("DATABASE_URL") {
             figment = figment.merge(EnvVar::text("DATABASE_URL", "database.url", &url));
         }
+        if let Some(url) = get("HELPLINE_PUBLIC_URL") {
+            figment = figment.merge(EnvVar::text("HELPLINE_PUBLIC_URL", "http.public_url", &url));
+        }
         if let Some(addr) = get("HELPLINE_HTTP_ADDR") {
             figment = figment.merge(EnvVar::text("HELPLINE_HTTP_ADDR", "http.addr", &addr));
         }
@@ -273,6 +281,19 @@ impl Config {
             }
         }
         // Bounds keep every time computed from these values far from overflow.
+        let public = &self.http.public_url;
+        if !(public.starts_with("http://") || public.starts_with("https://"))
+            || public.ends_with('/')
+        {
+            return Err(ConfigError::key(
+                src,
+                "http.public_url",
+                "expected an http:// or https:// address without a trailing slash",
+            ));
+        }
+        if let Err((key, message)) = self.escalation.validate() {
+            return Err(ConfigError::key(src, &key, message));
+        }
         let prefix = &self.console.subject_prefix;
         if !(2..=8).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ConfigError::key(

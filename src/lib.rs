@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod calls;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod jobs;

@@ -12,10 +12,14 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{metrics_handle, AppState};
 use crate::auth::users;
 use crate::calls::{CallLog, CallerHasher};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::{selftest, worker, Jobs, Worker, WorkerHandle};
+use crate::referral::escalation::{self, Escalation};
 use crate::referral::links::LinkSigner;
+use crate::referral::notify::{Emailer, SmsClient};
+use crate::referral::working_time::Calendar;
 use crate::referral::Directory;
 use crate::triage::questionnaire::Questionnaire;
 use crate::triage::TriageRules;
@@ -146,7 +150,8 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
         mediators = directory.mediators.len(),
         "directory loaded"
     );
-    let jobs = Jobs::new(db.clone(), config.jobs.max_attempts);
+    let clock = Clock::default();
+    let jobs = Jobs::new(db.clone(), config.jobs.max_attempts).with_clock(clock.clone());
     let calls = CallLog::start(&db)?;
     // A fresh install has every unit, the coordinator and the mediators on call around
     // the clock from the directory; admins refine the rotas later.
@@ -161,17 +166,44 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
         .derive_key("helpline referral acknowledgement links v1")
         .map(LinkSigner::new)
         .ok_or_else(|| Error::Usage("cannot derive the link key".into()))?;
+    let links = Arc::new(links);
+    let directory = Arc::new(directory);
+    let notify = &config.notify;
+    let escalation = Escalation {
+        db: db.clone(),
+        directory: directory.clone(),
+        policies: config.escalation.clone(),
+        emailer: notify
+            .email
+            .enabled
+            .then(|| Emailer::new(&notify.email))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("e-mail: {e}")))?,
+        sms: notify
+            .sms
+            .enabled
+            .then(|| SmsClient::new(&notify.sms))
+            .transpose()
+            .map_err(|e| Error::Usage(format!("SMS: {e}")))?,
+        links: links.clone(),
+        public_url: config.http.public_url.clone(),
+        jobs: jobs.clone(),
+        clock: clock.clone(),
+        calendar: Calendar::default(),
+    };
     let board = BoardFeed::start(db.clone(), config.privacy.repeat_caller_window_days);
     Ok(AppState {
         calls,
         board,
         questionnaire: Arc::new(questionnaire),
-        links: Arc::new(links),
+        links,
+        clock,
+        escalation: Arc::new(escalation),
         triage: Arc::new(triage),
         shutdown: CancellationToken::new(),
         db,
         config: Arc::new(config),
-        directory: Arc::new(directory),
+        directory,
         hasher: Arc::new(hasher),
         jobs,
         metrics: metrics_handle(),
@@ -189,7 +221,9 @@ fn start_worker(state: &AppState) -> Option<WorkerHandle> {
         state.config.jobs.clone(),
         worker::node_name(),
     )
-    .register(selftest::SelfTest);
+    .register(selftest::SelfTest)
+    .register(escalation::StepHandler(state.escalation.clone()))
+    .register(escalation::NotifyHandler(state.escalation.clone()));
     Some(w.spawn())
 }
 

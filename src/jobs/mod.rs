@@ -18,6 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::clock::Clock;
 use crate::db::{Db, DbError, Tx};
 
 pub use store::QueueStats;
@@ -117,6 +118,7 @@ pub struct Jobs {
     db: Db,
     wake: Arc<Notify>,
     default_max_attempts: u32,
+    clock: Clock,
 }
 
 impl Jobs {
@@ -126,7 +128,19 @@ impl Jobs {
             db,
             wake: Arc::new(Notify::new()),
             default_max_attempts,
+            clock: Clock::default(),
         }
+    }
+
+    /// The same queue reading time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The queue's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Adds a job (or finds the one with the same idempotency key).
@@ -141,6 +155,16 @@ impl Jobs {
     /// Current queue figures.
     pub async fn stats(&self, now: DateTime<Utc>) -> Result<QueueStats, DbError> {
         store::stats(&self.db, now).await
+    }
+
+    /// Wakes the local worker (jobs were added inside a transaction it cannot see).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Attempts a job gets unless it says otherwise.
+    pub fn default_max_attempts(&self) -> u32 {
+        self.default_max_attempts
     }
 
     pub(crate) fn wake_signal(&self) -> Arc<Notify> {

@@ -56,6 +56,34 @@ pub async fn enqueue(
     }
 }
 
+/// Adds a job inside another job's transaction, so that it is queued if and only if
+/// that job completes (an escalation step and the steps it queues).
+pub async fn enqueue_in(
+    tx: &mut Tx,
+    job: &NewJob,
+    default_max_attempts: u32,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let payload = job.payload.to_string();
+    let max_attempts =
+        i32::try_from(job.max_attempts.unwrap_or(default_max_attempts)).unwrap_or(i32::MAX);
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into jobs (kind, payload, idempotency_key, run_at, max_attempts, created_at) \
+             values ($1, $2, $3, $4, $5, $6) on conflict (idempotency_key) do nothing",
+        )
+        .bind(&job.kind)
+        .bind(&payload)
+        .bind(&job.idempotency_key)
+        .bind(job.run_at)
+        .bind(max_attempts)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
+}
+
 /// The claim statement: due jobs, or jobs whose owner's lease ran out, in due order.
 macro_rules! claim_sql {
     ($lock:literal) => {

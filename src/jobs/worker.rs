@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use rand::Rng;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
@@ -23,6 +22,7 @@ pub struct Worker {
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
     cfg: JobsConfig,
     wake: Arc<Notify>,
+    clock: crate::clock::Clock,
 }
 
 /// A running worker.
@@ -57,6 +57,7 @@ impl Worker {
             handlers: HashMap::new(),
             cfg,
             wake: jobs.wake_signal(),
+            clock: jobs.clock().clone(),
         }
     }
 
@@ -87,7 +88,7 @@ impl Worker {
             let free = permits.len();
             let mut claimed = 0;
             if free > 0 {
-                let now = Utc::now();
+                let now = self.clock.now();
                 let lease_until = now + chrono::Duration::seconds(self.lease_secs());
                 match store::claim(&self.db, &self.node, free, now, lease_until).await {
                     Ok(jobs) => {
@@ -183,7 +184,7 @@ impl Worker {
             let _ = tx.rollback().await;
             return Err(failure);
         }
-        if store::complete_in(&mut tx, job, &self.node, Utc::now()).await? {
+        if store::complete_in(&mut tx, job, &self.node, self.clock.now()).await? {
             tx.commit().await?;
             Ok(true)
         } else {
@@ -197,7 +198,7 @@ impl Worker {
         let every = Duration::from_secs((self.cfg.lease_seconds / 3).max(1));
         loop {
             tokio::time::sleep(every).await;
-            let until = Utc::now() + chrono::Duration::seconds(self.lease_secs());
+            let until = self.clock.now() + chrono::Duration::seconds(self.lease_secs());
             if let Err(e) = store::extend(&self.db, job, &self.node, until).await {
                 tracing::warn!(error = %e, "could not extend the job's lease");
             }
@@ -205,7 +206,7 @@ impl Worker {
     }
 
     async fn record_failure(&self, job: &Job, failure: JobFailure) {
-        let now = Utc::now();
+        let now = self.clock.now();
         let give_up = failure.permanent || job.attempt >= job.max_attempts;
         let retry_at = (!give_up).then(|| now + backoff(&self.cfg, job.attempt));
         metrics::counter!("helpline_jobs_failed_attempts_total", "kind" => job.kind.clone())

@@ -303,6 +303,23 @@ pub async fn store_link(
     Ok(())
 }
 
+/// When the link issued to `contact` for a referral expires, if one was issued.
+pub async fn link_expiry(
+    db: &Db,
+    referral: i64,
+    contact: &str,
+) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(with_db!(db, |pool| {
+        sqlx::query_scalar(
+        "select expires_at from referral_links where referral_id = $1 and contact_code = $2 order by id limit 1"
+    )
+    .bind(referral)
+    .bind(contact)
+    .fetch_optional(pool)
+    .await?
+    }))
+}
+
 /// Whether a link (by digest) exists and is unused.
 pub async fn link_unused(db: &Db, digest: &str) -> Result<Option<bool>, DbError> {
     let used: Option<Option<DateTime<Utc>>> = with_db!(db, |pool| sqlx::query_scalar(

@@ -136,6 +136,8 @@ pub fn test_config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    /// The service's clock, to move time forward.
+    pub clock: helpline::clock::Clock,
     pub client: reqwest::Client,
     pub token: String,
     stop: CancellationToken,
@@ -155,6 +157,7 @@ impl TestApp {
             .expect("service builds");
         let base = format!("http://{}", app.addr());
         let db = app.state().db.clone();
+        let clock = app.state().clock.clone();
         let stop = CancellationToken::new();
         tokio::spawn({
             let stop = stop.clone();
@@ -164,6 +167,7 @@ impl TestApp {
         Some(Self {
             base,
             db,
+            clock,
             client: reqwest::Client::new(),
             token,
             stop,

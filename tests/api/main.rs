@@ -12,6 +12,7 @@ mod cli;
 mod console;
 mod console_client;
 mod errors;
+mod escalation;
 mod intake;
 mod jobs;
 mod nodes;

@@ -192,6 +192,10 @@ pub async fn send(State(state): State<AppState>, Path(id): Path<i64>, posted: Po
         if let Err(e) = issue_links(&state, rid, &unit, now).await {
             return PageError::from_db(e, lang).into_response();
         }
+        // The first notifications go out at once; the chain goes on until someone answers.
+        if let Err(e) = crate::referral::escalation::start(&state.jobs, rid, now).await {
+            return PageError::from_db(e, lang).into_response();
+        }
         let detail = serde_json::json!({ "intake": id, "unit": unit, "priority": priority.as_str(), "changed": unit != proposed });
         if let Err(r) = audited(
             &state,

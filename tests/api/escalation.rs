@@ -1,0 +1,194 @@
+//! A P1 referral end to end: sent from the console, handed at once to a real SMTP
+//! server and to the (strict) SMS provider, repeated and escalated to the backup on the
+//! policy's schedule (time moved forward on the service's clock, not slept), and
+//! stopped for good by an acknowledgement through the link in the e-mail.
+
+use std::time::Duration;
+
+use crate::console_client::{csrf_of, location, Console, PASSWORD};
+use crate::helpers::{Backend, TestApp};
+use crate::support::sms_provider::FakeSmsProvider;
+use crate::support::smtp::SmtpServer;
+
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "f00dcafef00dcafef00dcafef00dcafe";
+const SENDER: &str = "+390550000000";
+
+async fn step(c: &Console, intake: &str, step: &str, fields: &[(&str, &str)]) {
+    let (_, html) = c.get_text(&format!("{intake}?step={step}")).await;
+    let at = html.find("name=\"version\" value=\"").unwrap() + 22;
+    let version = html[at..].split('"').next().unwrap().to_string();
+    let csrf = csrf_of(&html);
+    let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf), ("version", &version)];
+    all.extend_from_slice(fields);
+    let r = c.post_form(&format!("{intake}/steps/{step}"), &all).await;
+    assert_eq!(r.status().as_u16(), 303, "{step}");
+}
+
+/// Waits until `f` holds (the worker runs on its own); fails after 15 s.
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never: {what}");
+}
+
+async fn escalation_story(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let sms = FakeSmsProvider::start(SID, TOKEN, SENDER).await;
+    let port = smtp.port().to_string();
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("HELPLINE__NOTIFY__EMAIL__ENABLED", "true"),
+            ("HELPLINE__NOTIFY__EMAIL__HOST", "127.0.0.1"),
+            ("HELPLINE__NOTIFY__EMAIL__PORT", &port),
+            ("HELPLINE__NOTIFY__EMAIL__SECURITY", "plain"),
+            (
+                "HELPLINE__NOTIFY__EMAIL__FROM",
+                "Numero Verde <noreply@helpline.example>",
+            ),
+            ("HELPLINE__NOTIFY__SMS__ENABLED", "true"),
+            ("HELPLINE__NOTIFY__SMS__BASE_URL", &sms.base_url),
+            ("HELPLINE__NOTIFY__SMS__ACCOUNT_SID", SID),
+            ("HELPLINE__NOTIFY__SMS__AUTH_TOKEN", TOKEN),
+            ("HELPLINE__NOTIFY__SMS__FROM", SENDER),
+            ("HELPLINE__JOBS__POLL_INTERVAL_MS", "50"),
+            ("HELPLINE_PUBLIC_URL", "https://helpline.example"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let c = Console::new(&app);
+    c.sign_in("operatrice", PASSWORD).await;
+    let r = c
+        .submit("/intakes/new", "/intakes", &[("source", "walk_in")])
+        .await;
+    let intake = location(&r).to_string();
+    step(&c, &intake, "relevance", &[("relevance", "pertinent")]).await;
+    step(
+        &c,
+        &intake,
+        "caller",
+        &[("caller_type", "victim"), ("reason", "help_exit")],
+    )
+    .await;
+    step(&c, &intake, "danger", &[("danger", "yes")]).await;
+    step(
+        &c,
+        &intake,
+        "emergency",
+        &[("emergency_situation", "shelter_tonight")],
+    )
+    .await;
+    step(&c, &intake, "place", &[("territory", "FI")]).await;
+    let summary = format!("{intake}/summary");
+    let (_, html) = c.get_text(&summary).await;
+    let at = html
+        .find("<option value=\"fi-pronta\" selected>")
+        .expect("fi-pronta proposed");
+    let row = html[..at]
+        .rfind("name=\"unit_")
+        .map(|i| html[i + 11..].split('"').next().unwrap().to_string())
+        .unwrap();
+    let r = c
+        .submit(&summary, &format!("{intake}/referrals"), &[("send", &row)])
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+
+    // At once: the shelter's primary contact by e-mail and SMS.
+    let mails = smtp.wait_for_messages(1).await;
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].header("Subject").unwrap_or("").contains("[P1]"),
+        "{:?}",
+        mails[0].headers
+    );
+    assert!(mails[0]
+        .header("To")
+        .unwrap_or("")
+        .contains("fi-pronta-1@example.invalid"));
+    until("the first SMS", || sms.accepted().len() == 1).await;
+    let first = &sms.accepted()[0];
+    assert!(
+        first.to.starts_with("+39300") && first.to[1..].chars().all(|c| c.is_ascii_digit()),
+        "E.164: {}",
+        first.to
+    );
+    assert!(first.body.contains("OK "), "{}", first.body);
+
+    // Ten minutes later (on the service's clock): repeated at 5, backup added at 10.
+    app.clock.advance(chrono::Duration::minutes(10));
+    let mails = smtp.wait_for_messages(4).await;
+    let to: Vec<String> = mails
+        .iter()
+        .map(|m| m.header("To").unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        to.iter().filter(|t| t.contains("fi-pronta-1@")).count(),
+        3,
+        "{to:?}"
+    );
+    assert_eq!(
+        to.iter().filter(|t| t.contains("fi-pronta-2@")).count(),
+        1,
+        "{to:?}"
+    );
+    until("four SMS", || sms.accepted().len() == 4).await;
+
+    // The backup acknowledges through the link in the e-mail: the chain stops.
+    let link = mails
+        .iter()
+        .find(|m| m.header("To").unwrap_or("").contains("fi-pronta-2@"))
+        .and_then(|m| {
+            m.body
+                .lines()
+                .find(|l| l.starts_with("https://helpline.example/ack/"))
+                .map(str::to_string)
+        })
+        .expect("a link in the backup's e-mail");
+    let path = link.trim_start_matches("https://helpline.example");
+    let anonymous = reqwest::Client::new();
+    let r = anonymous
+        .post(app.url(path))
+        .form(&[("answer", "accept"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, html) = c.get_text(&summary).await;
+    assert!(
+        html.contains("acknowledged (fi-pronta-2)"),
+        "the operator sees who: {html}"
+    );
+    app.clock.advance(chrono::Duration::minutes(30));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        smtp.messages().len(),
+        4,
+        "nothing after the acknowledgement"
+    );
+    assert_eq!(sms.accepted().len(), 4);
+    let coordinator: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select count(*) from deliveries where person = 'coordinator'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(coordinator, 0, "the coordinator was never needed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_p1_referral_escalates_on_time_and_stops_when_acknowledged_sqlite() {
+    escalation_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_p1_referral_escalates_on_time_and_stops_when_acknowledged_postgres() {
+    escalation_story(Backend::Postgres).await;
+}
