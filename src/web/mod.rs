@@ -8,6 +8,7 @@ pub mod extract;
 pub mod i18n;
 pub mod openapi;
 pub mod ops;
+pub mod sms_hooks;
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(calls::router())
         .merge(console::router())
+        .merge(sms_hooks::router())
         .merge(openapi::router())
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(middleware::from_fn(record_request))

@@ -36,7 +36,17 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
     panic!("never: {what}");
 }
 
-async fn escalation_story(backend: Backend) {
+struct Story {
+    app: TestApp,
+    smtp: SmtpServer,
+    sms: FakeSmsProvider,
+    console: Console,
+    summary: String,
+}
+
+/// A service with e-mail and SMS, and a P1 referral just sent to Firenze's emergency
+/// shelter, its first e-mail and SMS received.
+async fn p1_sent(backend: Backend) -> Option<Story> {
     let smtp = SmtpServer::start().await;
     let sms = FakeSmsProvider::start(SID, TOKEN, SENDER).await;
     let port = smtp.port().to_string();
@@ -56,13 +66,21 @@ async fn escalation_story(backend: Backend) {
             ("HELPLINE__NOTIFY__SMS__ACCOUNT_SID", SID),
             ("HELPLINE__NOTIFY__SMS__AUTH_TOKEN", TOKEN),
             ("HELPLINE__NOTIFY__SMS__FROM", SENDER),
+            (
+                "HELPLINE__NOTIFY__SMS__STATUS_CALLBACK_URL",
+                "https://helpline.example/referrals/sms/status",
+            ),
+            (
+                "HELPLINE__NOTIFY__SMS__INBOUND_URL",
+                "https://helpline.example/referrals/sms/inbound",
+            ),
             ("HELPLINE__JOBS__POLL_INTERVAL_MS", "50"),
             ("HELPLINE_PUBLIC_URL", "https://helpline.example"),
         ],
     )
     .await
     else {
-        return;
+        return None;
     };
     let c = Console::new(&app);
     c.sign_in("operatrice", PASSWORD).await;
@@ -121,6 +139,26 @@ async fn escalation_story(backend: Backend) {
         first.to
     );
     assert!(first.body.contains("OK "), "{}", first.body);
+    Some(Story {
+        app,
+        smtp,
+        sms,
+        console: c,
+        summary,
+    })
+}
+
+async fn escalation_story(backend: Backend) {
+    let Some(Story {
+        app,
+        smtp,
+        sms,
+        console: c,
+        summary,
+    }) = p1_sent(backend).await
+    else {
+        return;
+    };
 
     // Ten minutes later (on the service's clock): repeated at 5, backup added at 10.
     app.clock.advance(chrono::Duration::minutes(10));
@@ -191,4 +229,113 @@ async fn a_p1_referral_escalates_on_time_and_stops_when_acknowledged_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_p1_referral_escalates_on_time_and_stops_when_acknowledged_postgres() {
     escalation_story(Backend::Postgres).await;
+}
+
+fn signed_post(
+    app: &TestApp,
+    path: &str,
+    params: &[(&str, &str)],
+    token: &str,
+) -> reqwest::RequestBuilder {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature = helpline::referral::notify::signature::expected_signature(
+        token,
+        &format!("https://helpline.example{path}"),
+        &owned,
+    );
+    reqwest::Client::new()
+        .post(app.url(path))
+        .header("x-twilio-signature", signature)
+        .form(params)
+}
+
+async fn sms_reply_story(backend: Backend) {
+    let Some(Story {
+        app,
+        smtp,
+        sms,
+        console: c,
+        summary,
+    }) = p1_sent(backend).await
+    else {
+        return;
+    };
+    let first = sms.accepted()[0].clone();
+    let id: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select id from referrals"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    let reply = format!("OK {id}");
+    let params = [
+        ("MessageSid", "SM0000000000000000000000000000aaaa"),
+        ("From", first.to.as_str()),
+        ("To", SENDER),
+        ("Body", reply.as_str()),
+    ];
+    // Unsigned, or signed with another token: refused, nothing changes.
+    let r = reqwest::Client::new()
+        .post(app.url("/referrals/sms/inbound"))
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = signed_post(&app, "/referrals/sms/inbound", &params, "not the token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let (_, html) = c.get_text(&summary).await;
+    assert!(!html.contains("acknowledged ("), "{html}");
+    // The provider's delivery report is recorded.
+    let status = [
+        ("MessageSid", first.sid.as_str()),
+        ("MessageStatus", "delivered"),
+    ];
+    let r = signed_post(&app, "/referrals/sms/status", &status, TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let delivered: String = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select status from deliveries where channel = 'sms'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(delivered, "delivered");
+    // The signed reply acknowledges, once even if the provider posts it twice.
+    for _ in 0..2 {
+        let r = signed_post(&app, "/referrals/sms/inbound", &params, TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(r.text().await.unwrap().contains("<Response>"));
+    }
+    let (_, html) = c.get_text(&summary).await;
+    assert!(html.contains("acknowledged (fi-pronta-1)"), "{html}");
+    app.clock.advance(chrono::Duration::minutes(30));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "nothing after the acknowledgement"
+    );
+    assert_eq!(sms.accepted().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_sms_reply_acknowledges_and_stops_the_chain_sqlite() {
+    sms_reply_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_sms_reply_acknowledges_and_stops_the_chain_postgres() {
+    sms_reply_story(Backend::Postgres).await;
 }
