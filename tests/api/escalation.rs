@@ -50,7 +50,7 @@ async fn p1_sent(backend: Backend) -> Option<Story> {
     let smtp = SmtpServer::start().await;
     let sms = FakeSmsProvider::start(SID, TOKEN, SENDER).await;
     let port = smtp.port().to_string();
-    let Some(app) = TestApp::spawn_with(
+    let app = TestApp::spawn_with(
         backend,
         &[
             ("HELPLINE__NOTIFY__EMAIL__ENABLED", "true"),
@@ -78,10 +78,7 @@ async fn p1_sent(backend: Backend) -> Option<Story> {
             ("HELPLINE_PUBLIC_URL", "https://helpline.example"),
         ],
     )
-    .await
-    else {
-        return None;
-    };
+    .await?;
     let c = Console::new(&app);
     c.sign_in("operatrice", PASSWORD).await;
     let r = c
