@@ -191,7 +191,11 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
         clock: clock.clone(),
         calendar: Calendar::default(),
     };
-    let board = BoardFeed::start(db.clone(), config.privacy.repeat_caller_window_days);
+    let board = BoardFeed::start(
+        db.clone(),
+        crate::web::console::board_data::BoardSettings::from_config(&config),
+        clock.clone(),
+    );
     Ok(AppState {
         calls,
         board,

@@ -1,14 +1,36 @@
 //! Working time on the Europe/Rome clock: business hours, Italian public holidays and
 //! deadlines such as "escalate a P3 referral after 2 working days".
 //!
-//! Pure computation, no I/O. Wall-clock times become instants with
-//! [`local_instant`](super::rota::local_instant), the same rule the rotas use: a time
-//! the clocks skip (02:00–02:59 on the last Sunday of March) is the end of the gap, a
-//! time shown twice (the last Sunday of October) is its first showing.
+//! Pure computation, no I/O. Wall-clock times become instants by the same rule as the
+//! rotas': a time the clocks skip (02:00–02:59 on the last Sunday of March) is the end
+//! of the gap, a time shown twice (the last Sunday of October) is its first showing.
+//! Nothing here panics, even at the ends of chrono's range.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Offset, TimeZone, Utc};
+use chrono_tz::{GapInfo, Tz};
 
-use super::rota::{local_date, local_instant};
+/// The time zone business hours are written in.
+pub const TIME_ZONE: Tz = chrono_tz::Europe::Rome;
+
+/// The Europe/Rome date at an instant; `None` past the end of chrono's range.
+fn local_date(at: DateTime<Utc>) -> Option<NaiveDate> {
+    let utc = at.naive_utc();
+    let offset = TIME_ZONE.offset_from_utc_datetime(&utc).fix();
+    utc.checked_add_offset(offset).map(|local| local.date())
+}
+
+/// The first instant the clocks in Rome show `local` or a later time: an ordinary time
+/// is itself, a time shown twice its first showing (still summer time), a time the
+/// clocks skip the end of the gap. `None` past the ends of chrono's range.
+fn local_instant(local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match TIME_ZONE.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+        LocalResult::None => GapInfo::new(&local, &TIME_ZONE)?
+            .end
+            .map(|t| t.with_timezone(&Utc)),
+    }
+}
 
 /// A time of day known to be valid, for constants.
 const fn time(hour: u32, min: u32) -> NaiveTime {
@@ -137,15 +159,16 @@ impl Calendar {
         if !self.is_working_day(date) {
             return None;
         }
-        let open = local_instant(date.and_time(self.hours.open));
-        let close = local_instant(date.and_time(self.hours.close));
+        let open = local_instant(date.and_time(self.hours.open))?;
+        let close = local_instant(date.and_time(self.hours.close))?;
         (open < close).then_some((open, close))
     }
 
     /// Whether the offices are open at `at`: a working day, at or after opening and
     /// before closing.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        self.opening(local_date(at))
+        local_date(at)
+            .and_then(|date| self.opening(date))
             .is_some_and(|(open, close)| open <= at && at < close)
     }
 
@@ -167,7 +190,9 @@ impl Calendar {
         if !self.hours.ever_open() {
             return DateTime::<Utc>::MAX_UTC;
         }
-        let mut date = local_date(start);
+        let Some(mut date) = local_date(start) else {
+            return DateTime::<Utc>::MAX_UTC;
+        };
         loop {
             if let Some((open, close)) = self.opening(date) {
                 let from = open.max(start);
@@ -672,28 +697,25 @@ mod tests {
             start += Duration::minutes(59);
         }
     }
-}
-#[cfg(test)]
-mod probe {
-    use super::*;
+
     #[test]
-    fn probe_extremes() {
-        let cal = Calendar::new(BusinessHours {
+    fn the_ends_of_the_calendar_do_not_panic() {
+        let every_day = Calendar::new(BusinessHours {
             days: [true; 7],
             ..BusinessHours::default()
         });
-        for t in [
-            DateTime::<Utc>::MAX_UTC,
-            DateTime::<Utc>::MIN_UTC,
-            DateTime::<Utc>::MAX_UTC - Duration::hours(10),
-        ] {
-            eprintln!("{t}: open {}", cal.is_open(t));
-            eprintln!("{t}: +1h {}", cal.add_working_time(t, Duration::hours(1)));
-            eprintln!("{t}: +2d {}", cal.add_working_days(t, 2));
+        let end = DateTime::<Utc>::MAX_UTC;
+        for cal in [default_calendar(), every_day] {
+            for at in [end, end - Duration::hours(10), DateTime::<Utc>::MIN_UTC] {
+                cal.is_open(at);
+            }
+            assert_eq!(cal.add_working_time(end, Duration::hours(1)), end);
+            assert_eq!(cal.add_working_days(end - Duration::hours(10), 2), end);
+            assert!(cal.add_working_days(DateTime::<Utc>::MIN_UTC, 2) < end);
+            assert_eq!(
+                cal.add_working_days(DateTime::<Utc>::MIN_UTC, u32::MAX),
+                end
+            );
         }
-        eprintln!(
-            "{}",
-            cal.add_working_days(DateTime::<Utc>::MIN_UTC, u32::MAX)
-        );
     }
 }

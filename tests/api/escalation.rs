@@ -176,6 +176,30 @@ async fn escalation_story(backend: Backend) {
     );
     until("four SMS", || sms.accepted().len() == 4).await;
 
+    let (_, board) = c.get_text("/board").await;
+    assert!(
+        !board.contains("referral-alert"),
+        "no red alert before 20 minutes"
+    );
+
+    // Twenty minutes: the regional coordinator too, and the board turns red.
+    app.clock.advance(chrono::Duration::minutes(10));
+    let mails = smtp.wait_for_messages(9).await;
+    let to: Vec<String> = mails
+        .iter()
+        .map(|m| m.header("To").unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        to.iter()
+            .filter(|t| t.contains("segreteria-tecnica@"))
+            .count(),
+        1,
+        "{to:?}"
+    );
+    until("nine SMS", || sms.accepted().len() == 9).await;
+    let (_, board) = c.get_text("/board").await;
+    assert!(board.contains("class=\"red-alert\""), "{board}");
+
     // The backup acknowledges through the link in the e-mail: the chain stops.
     let link = mails
         .iter()
@@ -201,21 +225,27 @@ async fn escalation_story(backend: Backend) {
         html.contains("acknowledged (fi-pronta-2)"),
         "the operator sees who: {html}"
     );
+    let (_, board) = c.get_text("/board").await;
+    assert!(
+        !board.contains("referral-alert"),
+        "the alert ends with the acknowledgement"
+    );
     app.clock.advance(chrono::Duration::minutes(30));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         smtp.messages().len(),
-        4,
+        9,
         "nothing after the acknowledgement"
     );
-    assert_eq!(sms.accepted().len(), 4);
-    let coordinator: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
-        "select count(*) from deliveries where person = 'coordinator'"
+    assert_eq!(sms.accepted().len(), 9);
+    // Each message went once: one delivery per step, person and channel.
+    let (deliveries, distinct): (i64, i64) = helpline::with_db!(&app.db, |pool| sqlx::query_as(
+        "select count(*), count(distinct minute || person || channel) from deliveries"
     )
     .fetch_one(pool)
     .await
     .unwrap());
-    assert_eq!(coordinator, 0, "the coordinator was never needed");
+    assert_eq!((deliveries, distinct), (18, 18));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,6 +79,11 @@ impl BoardLive<'_> {
         self.lang.pick(it, en)
     }
 
+    /// Minutes since `at`.
+    pub fn minutes_since(&self, at: &DateTime<Utc>) -> i64 {
+        (self.now - *at).num_minutes().max(0)
+    }
+
     /// Whether a call still waits for an operator (alert).
     pub fn is_waiting(&self, state: &str) -> bool {
         state != "answered"
@@ -111,9 +116,10 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
     if let Err(e) = session.require(&BOARD_ROLES) {
         return e.into_response();
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     let window = state.config.privacy.repeat_caller_window_days;
-    let board = match board_data::load(&state.db, now, window).await {
+    let settings = board_data::BoardSettings::from_config(&state.config);
+    let board = match board_data::load(&state.db, state.clock.now(), &settings).await {
         Ok(b) => b,
         Err(e) => return PageError::from_db(e, session.lang).into_response(),
     };
@@ -161,12 +167,13 @@ pub async fn events(State(state): State<AppState>, session: Session) -> Response
     }
     let lang = session.lang;
     let days = state.config.privacy.repeat_caller_window_days;
+    let clock = state.clock.clone();
     let stream = WatchStream::new(state.board.subscribe())
         // The first value is the feed's previous snapshot; the poke in `subscribe`
         // brings a fresh one within moments.
         .skip(1)
         .map(move |snapshot: Arc<BoardSnapshot>| {
-            let html = render_live(lang, &snapshot, Utc::now(), days);
+            let html = render_live(lang, &snapshot, clock.now(), days);
             Ok::<Event, Infallible>(Event::default().event("board").data(html))
         })
         .take_until(state.shutdown.clone().cancelled_owned());

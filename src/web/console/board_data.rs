@@ -113,6 +113,50 @@ pub struct BoardOperator {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// A referral nobody has acknowledged for longer than its policy allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardAlert {
+    /// The referral.
+    pub referral_id: i64,
+    /// Its intake (for the link).
+    pub intake_id: i64,
+    /// Its priority.
+    pub priority: String,
+    /// The unit's code.
+    pub unit_code: String,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+}
+
+/// What the board needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct BoardSettings {
+    /// The repeat-caller window, in days.
+    pub repeat_window_days: u32,
+    /// Priorities that turn the board red, and after how many minutes unacknowledged.
+    pub red_alerts: Vec<(&'static str, u32)>,
+}
+
+impl BoardSettings {
+    /// From the service's configuration.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let red_alerts = crate::triage::Priority::ALL
+            .iter()
+            .filter_map(|p| {
+                config
+                    .escalation
+                    .policy(*p)
+                    .red_alert_after_minutes
+                    .map(|m| (p.as_str(), m))
+            })
+            .collect();
+        Self {
+            repeat_window_days: config.privacy.repeat_caller_window_days,
+            red_alerts,
+        }
+    }
+}
+
 /// Everything on the board at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BoardSnapshot {
@@ -120,6 +164,8 @@ pub struct BoardSnapshot {
     pub calls: Vec<BoardCall>,
     /// Operators and supervisors, by name.
     pub operators: Vec<BoardOperator>,
+    /// Referrals waiting too long for an acknowledgement, oldest first.
+    pub alerts: Vec<BoardAlert>,
 }
 
 type CallRow = (
@@ -139,9 +185,9 @@ type OperatorRow = (i64, String, Option<String>, Option<DateTime<Utc>>);
 pub async fn load(
     db: &Db,
     now: DateTime<Utc>,
-    repeat_window_days: u32,
+    settings: &BoardSettings,
 ) -> Result<BoardSnapshot, DbError> {
-    let window_start = now - Duration::days(i64::from(repeat_window_days));
+    let window_start = now - Duration::days(i64::from(settings.repeat_window_days));
     let sql = format!(
         "select c.id, c.state, c.opened_at, c.language, c.territory_hint, \
            case when c.caller_hash is null then null else \
@@ -163,7 +209,30 @@ pub async fn load(
     )
     .fetch_all(pool)
     .await?);
+    let mut alerts = Vec::new();
+    for (priority, minutes) in &settings.red_alerts {
+        let before = now - Duration::minutes(i64::from(*minutes));
+        let rows: Vec<(i64, i64, String, String, DateTime<Utc>)> =
+            with_db!(db, |pool| sqlx::query_as(
+                "select id, intake_id, priority, unit_code, created_at from referrals \
+             where state = 'sent' and priority = $1 and created_at <= $2 order by created_at, id"
+            )
+            .bind(priority)
+            .bind(before)
+            .fetch_all(pool)
+            .await?);
+        alerts.extend(rows.into_iter().map(
+            |(referral_id, intake_id, priority, unit_code, sent_at)| BoardAlert {
+                referral_id,
+                intake_id,
+                priority,
+                unit_code,
+                sent_at,
+            },
+        ));
+    }
     Ok(BoardSnapshot {
+        alerts,
         calls: calls
             .into_iter()
             .map(

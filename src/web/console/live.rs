@@ -7,10 +7,10 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{watch, Notify};
 
-use super::board_data::{self, BoardSnapshot};
+use super::board_data::{self, BoardSettings, BoardSnapshot};
+use crate::clock::Clock;
 use crate::db::Db;
 
 /// How often the board is read while watched.
@@ -24,18 +24,20 @@ pub struct BoardFeed {
 
 struct Inner {
     db: Db,
-    repeat_window_days: u32,
+    settings: BoardSettings,
+    clock: Clock,
     changed: Notify,
     snapshots: watch::Sender<Arc<BoardSnapshot>>,
 }
 
 impl BoardFeed {
     /// A feed reading `db`; its task ends when the service is dropped.
-    pub fn start(db: Db, repeat_window_days: u32) -> Self {
+    pub fn start(db: Db, settings: BoardSettings, clock: Clock) -> Self {
         let (snapshots, _) = watch::channel(Arc::new(BoardSnapshot::default()));
         let inner = Arc::new(Inner {
             db,
-            repeat_window_days,
+            settings,
+            clock,
             changed: Notify::new(),
             snapshots,
         });
@@ -60,7 +62,7 @@ async fn run(feed: Weak<Inner>) {
     loop {
         let Some(inner) = feed.upgrade() else { return };
         if inner.snapshots.receiver_count() > 0 {
-            match board_data::load(&inner.db, Utc::now(), inner.repeat_window_days).await {
+            match board_data::load(&inner.db, inner.clock.now(), &inner.settings).await {
                 Ok(snapshot) => {
                     inner.snapshots.send_if_modified(|current| {
                         if **current == snapshot {

@@ -15,6 +15,7 @@ pub mod login;
 pub mod mediation_page;
 pub mod page;
 pub mod referrals_page;
+pub mod rota_page;
 pub mod session;
 pub mod subjects_page;
 
@@ -42,6 +43,21 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(admin::list).post(admin::add))
         .route("/admin/users/{id}", post(admin::update))
         .route("/admin/users/{id}/reset", post(admin::reset))
+        .route("/admin/rotas", get(rota_page::list))
+        .route("/admin/rotas/{target}", get(rota_page::show))
+        .route("/admin/rotas/{target}/shifts", post(rota_page::add_shift))
+        .route(
+            "/admin/rotas/{target}/shifts/{id}/remove",
+            post(rota_page::remove_shift),
+        )
+        .route(
+            "/admin/rotas/{target}/overrides",
+            post(rota_page::add_override),
+        )
+        .route(
+            "/admin/rotas/{target}/overrides/{id}/remove",
+            post(rota_page::remove_override),
+        )
         .route("/audit", get(audit_page::show))
         .route("/calls/{id}/intake", get(intake::for_call))
         .route("/intakes", post(intake::create))
