@@ -127,6 +127,7 @@ pub static TEXTS: &[(&str, &str, &str)] = &[
     ("cases.message", "Messaggio del numero verde", "Message from the help-line"),
     ("cases.none", "Nessuna segnalazione per la tua unità.", "No referrals for your unit."),
     ("cases.note", "Nota (senza dati che identificano la persona)", "Note (no identifying data)"),
+    ("cases.outcome", "Esito", "Outcome"),
     ("cases.reach_back", "Come ricontattare", "How to reach back"),
     ("cases.reach_back_how", "Tramite il numero verde 800 186 086, citando il numero della segnalazione.", "Through the help-line 800 186 086, quoting the referral number."),
     ("cases.title", "Segnalazioni", "Referrals"),

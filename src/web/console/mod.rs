@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(referrals_page::cases))
         .route("/cases/{id}", get(referrals_page::case))
         .route("/cases/{id}/answer", post(referrals_page::answer))
+        .route("/cases/{id}/outcome", post(referrals_page::outcome))
         .route(
             "/ack/{token}",
             get(referrals_page::ack_page).post(referrals_page::ack_submit),

@@ -281,6 +281,8 @@ pub struct CaseView {
     pub reason: String,
     /// Unit name.
     pub unit: String,
+    /// The outcome the unit recorded, in words.
+    pub outcome: Option<String>,
 }
 
 fn case_view(state: &AppState, lang: Lang, r: Referral) -> CaseView {
@@ -320,6 +322,7 @@ fn case_view(state: &AppState, lang: Lang, r: Referral) -> CaseView {
         services,
         reason: lang.pick(&r.reason.it, &r.reason.en).to_string(),
         unit: unit_name(state, lang, &r.unit_code),
+        outcome: r.outcome.as_deref().map(|o| outcome_label(lang, o)),
         r,
     }
 }
@@ -386,6 +389,99 @@ struct CasePage {
     c: CaseView,
     action: String,
     answered: Option<String>,
+    /// Where the unit records the outcome (signed-in contacts only).
+    outcome_action: Option<String>,
+    outcomes: Vec<(&'static str, &'static str)>,
+}
+
+/// What a unit can record as the outcome of a referral it accepted.
+pub const OUTCOMES: [(&str, &str, &str); 6] = [
+    ("contact_made", "Contatto avvenuto", "Contact made"),
+    (
+        "programme_art18",
+        "Presa in carico in programma art. 18",
+        "Taken into an art. 18 programme",
+    ),
+    (
+        "programme_art13",
+        "Presa in carico in programma art. 13",
+        "Taken into an art. 13 programme",
+    ),
+    (
+        "emergency_placement",
+        "Inserimento in pronta accoglienza",
+        "Emergency placement",
+    ),
+    (
+        "refused_by_person",
+        "La persona ha rifiutato l'aiuto",
+        "The person refused help",
+    ),
+    ("not_found", "Persona non rintracciata", "Person not found"),
+];
+
+fn outcome_choices(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    OUTCOMES
+        .iter()
+        .map(|(c, it, en)| (*c, lang.pick(it, en)))
+        .collect()
+}
+
+/// The outcome's label.
+pub fn outcome_label(lang: Lang, code: &str) -> String {
+    OUTCOMES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, it, en)| lang.pick(it, en).to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// `POST /cases/{id}/outcome`: `outcome` (one of [`OUTCOMES`]) for an accepted referral.
+pub async fn outcome(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: Posted,
+) -> Response {
+    let Posted { session, form } = posted;
+    let unit = match contact_unit(&state, &session).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let r = match referrals::get(&state.db, id).await {
+        Ok(Some(r)) if r.unit_code == unit => r,
+        Ok(_) => return PageError::not_found(session.lang).into_response(),
+        Err(e) => return PageError::from_db(e, session.lang).into_response(),
+    };
+    let chosen = form.text("outcome");
+    if r.state != "acknowledged" && r.state != "closed"
+        || !OUTCOMES.iter().any(|(c, _, _)| *c == chosen)
+    {
+        return PageError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            session.lang,
+            session.lang.pick(
+                "Scegli l'esito di una segnalazione accettata.",
+                "Choose the outcome of an accepted referral.",
+            ),
+        )
+        .into_response();
+    }
+    if let Err(e) = referrals::record_outcome(&state.db, id, chosen, Utc::now()).await {
+        return PageError::from_db(e, session.lang).into_response();
+    }
+    if let Err(resp) = audited(
+        &state,
+        &session,
+        "referral.outcome",
+        "referral",
+        id.to_string(),
+        serde_json::json!({ "outcome": chosen }),
+    )
+    .await
+    {
+        return resp;
+    }
+    Redirect::to(&format!("/cases/{id}")).into_response()
 }
 
 fn answered_text(lang: Lang, r: &Referral) -> Option<String> {
@@ -435,11 +531,15 @@ pub async fn case(
         return resp;
     }
     let answered = answered_text(session.lang, &r);
+    let outcome_action =
+        (r.state == "acknowledged" || r.state == "closed").then(|| format!("/cases/{id}/outcome"));
     render(&CasePage {
         chrome: Chrome::of(&session, "cases.case"),
         c: case_view(&state, session.lang, r),
         action: format!("/cases/{id}/answer"),
         answered,
+        outcome_action,
+        outcomes: outcome_choices(session.lang),
     })
 }
 
@@ -596,6 +696,8 @@ pub async fn ack_page(
         c: case_view(&state, lang, r),
         action: format!("/ack/{token}"),
         answered,
+        outcome_action: None,
+        outcomes: Vec::new(),
     })
 }
 
