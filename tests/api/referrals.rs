@@ -174,6 +174,28 @@ both_backends!(
             html.contains("acknowledged (user:ref.fi)"),
             "the operator sees who: {html}"
         );
+        // The unit closes the loop with the outcome.
+        let r = fi
+            .submit(
+                &page,
+                &format!("{page}/outcome"),
+                &[("outcome", "nonsense")],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422);
+        let r = fi
+            .submit(
+                &page,
+                &format!("{page}/outcome"),
+                &[("outcome", "emergency_placement")],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 303);
+        let (_, case) = fi.get_text(&page).await;
+        assert!(
+            case.contains("id=\"outcome\">Esito: Inserimento in pronta accoglienza"),
+            "{case}"
+        );
     }
 );
 
