@@ -47,8 +47,15 @@ struct Story {
 /// A service with e-mail and SMS, and a P1 referral just sent to Firenze's emergency
 /// shelter, its first e-mail and SMS received.
 async fn p1_sent(backend: Backend) -> Option<Story> {
+    p1_sent_with(backend, TOKEN, 0).await
+}
+
+/// Like [`p1_sent`], with the SMS token the service uses and provider errors (500) for
+/// its first `failing` requests; waits for the first SMS only when it can arrive.
+async fn p1_sent_with(backend: Backend, token: &str, failing: usize) -> Option<Story> {
     let smtp = SmtpServer::start().await;
     let sms = FakeSmsProvider::start(SID, TOKEN, SENDER).await;
+    sms.fail_next(failing);
     let port = smtp.port().to_string();
     let app = TestApp::spawn_with(
         backend,
@@ -64,7 +71,8 @@ async fn p1_sent(backend: Backend) -> Option<Story> {
             ("HELPLINE__NOTIFY__SMS__ENABLED", "true"),
             ("HELPLINE__NOTIFY__SMS__BASE_URL", &sms.base_url),
             ("HELPLINE__NOTIFY__SMS__ACCOUNT_SID", SID),
-            ("HELPLINE__NOTIFY__SMS__AUTH_TOKEN", TOKEN),
+            ("HELPLINE__NOTIFY__SMS__AUTH_TOKEN", token),
+            ("HELPLINE__JOBS__BACKOFF_BASE_MS", "100"),
             ("HELPLINE__NOTIFY__SMS__FROM", SENDER),
             (
                 "HELPLINE__NOTIFY__SMS__STATUS_CALLBACK_URL",
@@ -128,6 +136,15 @@ async fn p1_sent(backend: Backend) -> Option<Story> {
         .header("To")
         .unwrap_or("")
         .contains("fi-pronta-1@example.invalid"));
+    if token != TOKEN {
+        return Some(Story {
+            app,
+            smtp,
+            sms,
+            console: c,
+            summary,
+        });
+    }
     until("the first SMS", || sms.accepted().len() == 1).await;
     let first = &sms.accepted()[0];
     assert!(
@@ -365,4 +382,77 @@ async fn a_signed_sms_reply_acknowledges_and_stops_the_chain_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_sms_reply_acknowledges_and_stops_the_chain_postgres() {
     sms_reply_story(Backend::Postgres).await;
+}
+
+async fn provider_down_story(backend: Backend) {
+    // The provider fails twice (500), then works: the SMS goes once.
+    let Some(Story { app, sms, .. }) = p1_sent_with(backend, TOKEN, 2).await else {
+        return;
+    };
+    assert_eq!(sms.accepted().len(), 1);
+    assert_eq!(
+        sms.requests(),
+        3,
+        "two refused attempts, then the one that went"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sms.accepted().len(), 1, "delivered once");
+    let rows: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select count(*) from deliveries where channel = 'sms'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sms_provider_down_then_back_delivers_once_sqlite() {
+    provider_down_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sms_provider_down_then_back_delivers_once_postgres() {
+    provider_down_story(Backend::Postgres).await;
+}
+
+async fn failure_shown_story(backend: Backend) {
+    // Wrong credentials: the provider refuses for good; supervisors see it.
+    let Some(Story { app, sms, .. }) =
+        p1_sent_with(backend, "a wrong token for this account", 0).await
+    else {
+        return;
+    };
+    app.token_for("supervisora", helpline::auth::Role::Supervisor)
+        .await;
+    let s = Console::new(&app);
+    s.sign_in("supervisora", PASSWORD).await;
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = s.get_text("/notifications/failures").await.1;
+        if page.contains("failure failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("failure failed"), "{page}");
+    assert!(page.contains("contact:fi-pronta-1"), "{page}");
+    assert!(!page.contains("+39"), "no number on the page");
+    assert!(sms.accepted().is_empty());
+    let c = Console::new(&app);
+    c.sign_in("operatrice", PASSWORD).await;
+    assert_eq!(
+        c.get("/notifications/failures").await.status().as_u16(),
+        403
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_that_fails_for_good_is_shown_to_supervisors_sqlite() {
+    failure_shown_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_that_fails_for_good_is_shown_to_supervisors_postgres() {
+    failure_shown_story(Backend::Postgres).await;
 }

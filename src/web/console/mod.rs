@@ -7,6 +7,7 @@ pub mod audit_page;
 pub mod board;
 pub mod board_data;
 pub mod closing;
+pub mod failures_page;
 pub mod form;
 pub mod intake;
 pub mod intake_view;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
             post(rota_page::remove_override),
         )
         .route("/audit", get(audit_page::show))
+        .route("/notifications/failures", get(failures_page::show))
         .route("/calls/{id}/intake", get(intake::for_call))
         .route("/intakes", post(intake::create))
         .route("/intakes/new", get(intake::new_form))
