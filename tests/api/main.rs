@@ -20,4 +20,5 @@ mod notify;
 mod ops;
 mod referrals;
 mod rota;
+mod rota_page;
 mod support;

@@ -526,18 +526,17 @@ async fn load_rota(
 }
 
 /// The target named in the path, if it is one the page can show.
-fn parse_target(raw: &str, lang: Lang) -> Result<Target, Response> {
-    raw.parse()
-        .map_err(|_| PageError::not_found(lang).into_response())
+fn parse_target(raw: &str, lang: Lang) -> Result<Target, PageError> {
+    raw.parse().map_err(|_| PageError::not_found(lang))
 }
 
 /// A refusal in the page's language, or the response for a failure no form can fix.
-fn refusal(e: RotaError, lang: Lang) -> Result<String, Response> {
+fn refusal(e: RotaError, lang: Lang) -> Result<String, PageError> {
     let it = match &e {
         RotaError::Db(_) | RotaError::NotFound => {
             return Err(match e {
-                RotaError::Db(e) => PageError::from_db(e, lang).into_response(),
-                _ => PageError::not_found(lang).into_response(),
+                RotaError::Db(e) => PageError::from_db(e, lang),
+                _ => PageError::not_found(lang),
             })
         }
         RotaError::InvalidTarget(t) => format!("`{t}` non è un turno di reperibilità."),
@@ -703,7 +702,7 @@ pub async fn show(
     }
     let target = match parse_target(&target, session.lang) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     target_page(
         &state,
@@ -739,7 +738,7 @@ fn parse_weekday(s: &str) -> Option<Weekday> {
 }
 
 /// The shift a form describes, or what is wrong with it (in the page's language).
-fn shift_of(form: &FormData, lang: Lang) -> Result<WeeklyShift, Result<String, Response>> {
+fn shift_of(form: &FormData, lang: Lang) -> Result<WeeklyShift, Result<String, PageError>> {
     let say = |it: &str, en: &str| Err(Ok(lang.pick(it, en).to_string()));
     let Some(weekday) = parse_weekday(form.text("weekday")) else {
         return say(
@@ -771,7 +770,7 @@ fn shift_of(form: &FormData, lang: Lang) -> Result<WeeklyShift, Result<String, R
 }
 
 /// The override a form describes, or what is wrong with it (in the page's language).
-fn override_of(form: &FormData, lang: Lang) -> Result<Override, Result<String, Response>> {
+fn override_of(form: &FormData, lang: Lang) -> Result<Override, Result<String, PageError>> {
     let say = |it: &str, en: &str| Err(Ok(lang.pick(it, en).to_string()));
     let Some(from) = parse_local(form.text("from")) else {
         return say(
@@ -814,15 +813,13 @@ fn override_detail(id: i64, o: &Override) -> serde_json::Value {
 }
 
 /// The admin session and the known target of a posted rota form, or the refusal.
-fn admitted(state: &AppState, session: &Session, raw: &str) -> Result<Target, Response> {
-    session
-        .require(&ROTA_ROLES)
-        .map_err(IntoResponse::into_response)?;
+fn admitted(state: &AppState, session: &Session, raw: &str) -> Result<Target, PageError> {
+    session.require(&ROTA_ROLES)?;
     let target = parse_target(raw, session.lang)?;
     if known(&state.directory, &target) {
         Ok(target)
     } else {
-        Err(PageError::not_found(session.lang).into_response())
+        Err(PageError::not_found(session.lang))
     }
 }
 
@@ -835,7 +832,7 @@ pub async fn add_shift(
     let Posted { session, form } = posted;
     let target = match admitted(&state, &session, &raw) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let lang = session.lang;
     let now = state.clock.now();
@@ -882,7 +879,7 @@ pub async fn add_shift(
             )
             .await
         }
-        Err(Err(r)) => r,
+        Err(Err(e)) => e.into_response(),
     }
 }
 
@@ -895,7 +892,7 @@ pub async fn add_override(
     let Posted { session, form } = posted;
     let target = match admitted(&state, &session, &raw) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let lang = session.lang;
     let now = state.clock.now();
@@ -942,16 +939,14 @@ pub async fn add_override(
             )
             .await
         }
-        Err(Err(r)) => r,
+        Err(Err(e)) => e.into_response(),
     }
 }
 
 /// The admin session and the target of a removal, whatever the directory says now (a
 /// rota gone from the directory must still be emptied).
-fn admitted_any(session: &Session, raw: &str) -> Result<Target, Response> {
-    session
-        .require(&ROTA_ROLES)
-        .map_err(IntoResponse::into_response)?;
+fn admitted_any(session: &Session, raw: &str) -> Result<Target, PageError> {
+    session.require(&ROTA_ROLES)?;
     parse_target(raw, session.lang)
 }
 
@@ -964,7 +959,7 @@ pub async fn remove_shift(
     let Posted { session, .. } = posted;
     let target = match admitted_any(&session, &raw) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let lang = session.lang;
     // Looked up in this target's rota first, so that a form of one rota cannot remove
@@ -1004,7 +999,7 @@ pub async fn remove_override(
     let Posted { session, .. } = posted;
     let target = match admitted_any(&session, &raw) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let lang = session.lang;
     let found = match load_rota(&state, &target, state.clock.now(), lang).await {
