@@ -37,8 +37,11 @@ pub struct FailureRow {
 struct FailuresPage {
     chrome: Chrome,
     rows: Vec<FailureRow>,
-    undelivered: Vec<(i64, String, String, DateTime<Utc>)>,
+    undelivered: Vec<Undelivered>,
 }
+
+/// An undelivered SMS: referral, recipient, status, when.
+type Undelivered = (i64, String, String, DateTime<Utc>);
 
 type JobRow = (String, String, i64, Option<String>, DateTime<Utc>);
 
@@ -55,7 +58,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Response {
     .bind(NOTIFY)
     .fetch_all(pool)
     .await);
-    let undelivered: Result<Vec<(i64, String, String, DateTime<Utc>)>, sqlx::Error> =
+    let undelivered: Result<Vec<Undelivered>, sqlx::Error> =
         with_db!(&state.db, |pool| sqlx::query_as(
             "select referral_id, person, status, at from deliveries \
          where status in ('failed', 'undelivered') order by at desc limit 200"
