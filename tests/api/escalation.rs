@@ -456,3 +456,41 @@ async fn a_notification_that_fails_for_good_is_shown_to_supervisors_sqlite() {
 async fn a_notification_that_fails_for_good_is_shown_to_supervisors_postgres() {
     failure_shown_story(Backend::Postgres).await;
 }
+
+async fn restart_story(backend: Backend) {
+    let Some(Story {
+        mut app, smtp, sms, ..
+    }) = p1_sent(backend).await
+    else {
+        return;
+    };
+    // The service stops after the first step and comes back twelve minutes later: the
+    // steps due meanwhile (5 and 10 minutes) run once each, nothing of step 0 again.
+    app.restart(chrono::Duration::minutes(12)).await;
+    let mails = smtp.wait_for_messages(4).await;
+    assert_eq!(
+        mails.len(),
+        4,
+        "steps 0, 5 (primary) and 10 (primary and backup)"
+    );
+    until("four SMS", || sms.accepted().len() == 4).await;
+    let per_step: Vec<(i64, i64)> = helpline::with_db!(&app.db, |pool| {
+        sqlx::query_as(
+        "select minute, count(*) from deliveries where channel = 'email' group by minute order by minute"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    });
+    assert_eq!(per_step, [(0, 1), (5, 1), (10, 2)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_chain_loses_no_step_and_doubles_none_sqlite() {
+    restart_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_chain_loses_no_step_and_doubles_none_postgres() {
+    restart_story(Backend::Postgres).await;
+}

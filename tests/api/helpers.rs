@@ -141,6 +141,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub token: String,
     stop: CancellationToken,
+    served: Option<tokio::task::JoinHandle<()>>,
+    extra: Vec<(String, String)>,
     _test_db: TestDb,
 }
 
@@ -159,7 +161,7 @@ impl TestApp {
         let db = app.state().db.clone();
         let clock = app.state().clock.clone();
         let stop = CancellationToken::new();
-        tokio::spawn({
+        let served = tokio::spawn({
             let stop = stop.clone();
             async move { app.run_until(stop).await.expect("service runs") }
         });
@@ -171,8 +173,39 @@ impl TestApp {
             client: reqwest::Client::new(),
             token,
             stop,
+            served: Some(served),
+            extra: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             _test_db: test_db,
         })
+    }
+
+    /// Stops the service and starts a new one on the same database and configuration,
+    /// its clock `ahead` of the wall clock (as a restart some time later would find it).
+    pub async fn restart(&mut self, ahead: chrono::Duration) {
+        self.stop.cancel();
+        if let Some(served) = self.served.take() {
+            served.await.expect("the service stopped");
+        }
+        let extra: Vec<(&str, &str)> = self
+            .extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let app = Application::build(test_config(&self._test_db, &extra))
+            .await
+            .expect("service builds again");
+        self.base = format!("http://{}", app.addr());
+        self.db = app.state().db.clone();
+        self.clock = app.state().clock.clone();
+        self.clock.advance(ahead);
+        self.stop = CancellationToken::new();
+        self.served = Some(tokio::spawn({
+            let stop = self.stop.clone();
+            async move { app.run_until(stop).await.expect("service runs") }
+        }));
     }
 
     /// A token for a new user with `role`.
