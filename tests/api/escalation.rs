@@ -494,3 +494,40 @@ async fn a_restart_mid_chain_loses_no_step_and_doubles_none_sqlite() {
 async fn a_restart_mid_chain_loses_no_step_and_doubles_none_postgres() {
     restart_story(Backend::Postgres).await;
 }
+
+async fn smtp_down_story(backend: Backend) {
+    // The SMTP server is down when the referral goes out; it comes back; the e-mail is
+    // delivered once.
+    let Some(Story { app, smtp, sms, .. }) = p1_sent(backend).await else {
+        return;
+    };
+    let port = smtp.port();
+    drop(smtp);
+    // The next step (5 minutes) finds the server down.
+    app.clock.advance(chrono::Duration::minutes(5));
+    until("the step's SMS", || sms.accepted().len() == 2).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let retrying: i64 = helpline::with_db!(&app.db, |pool| {
+        sqlx::query_scalar(
+        "select count(*) from jobs where kind = 'referral.notify' and state = 'pending' and attempts > 0"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    });
+    assert_eq!(retrying, 1, "the e-mail waits to be retried");
+    let back = SmtpServer::start_on(port).await;
+    let mails = back.wait_for_messages(1).await;
+    assert_eq!(mails.len(), 1, "delivered once");
+    assert!(mails[0].body.contains("https://helpline.example/ack/"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smtp_server_down_then_back_delivers_once_sqlite() {
+    smtp_down_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smtp_server_down_then_back_delivers_once_postgres() {
+    smtp_down_story(Backend::Postgres).await;
+}

@@ -56,8 +56,12 @@ fn python() -> &'static str {
 impl SmtpServer {
     /// Starts a server on 127.0.0.1 and waits until it answers.
     pub async fn start() -> Self {
+        Self::start_on(super::free_port()).await
+    }
+
+    /// Starts a server on a given port (to bring one back after stopping it).
+    pub async fn start_on(port: u16) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = super::free_port();
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let child = Command::new(python())
             .args(["-m", "aiosmtpd", "-n", "-l"])
