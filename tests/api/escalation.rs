@@ -531,3 +531,78 @@ async fn an_smtp_server_down_then_back_delivers_once_sqlite() {
 async fn an_smtp_server_down_then_back_delivers_once_postgres() {
     smtp_down_story(Backend::Postgres).await;
 }
+
+async fn mediators_called_story(backend: Backend) {
+    let Some(Story {
+        app,
+        smtp,
+        sms,
+        console: c,
+        summary,
+    }) = p1_sent(backend).await
+    else {
+        return;
+    };
+    let intake = summary.trim_end_matches("/summary").to_string();
+    let r = c
+        .submit(
+            &summary,
+            &format!("{intake}/mediation"),
+            &[("language", "ru")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    // Every mediator on call for Russian (the default rota: all who speak it) is told,
+    // by e-mail and SMS, once.
+    let directory = helpline::referral::Directory::parse(
+        helpline::referral::directory::EMBEDDED_DIRECTORY,
+        "test",
+    )
+    .unwrap();
+    let speak_ru: Vec<String> = directory
+        .mediators
+        .iter()
+        .filter(|m| m.languages.iter().any(|l| l == "ru"))
+        .map(|m| m.email.clone())
+        .collect();
+    assert!(speak_ru.len() >= 2);
+    let mails = smtp.wait_for_messages(1 + speak_ru.len()).await;
+    let to: Vec<String> = mails
+        .iter()
+        .map(|m| m.header("To").unwrap_or("").to_string())
+        .collect();
+    for m in &speak_ru {
+        assert_eq!(
+            to.iter().filter(|t| t.contains(m.as_str())).count(),
+            1,
+            "{to:?}"
+        );
+    }
+    let mediation_mail = mails
+        .iter()
+        .find(|m| {
+            m.header("Subject")
+                .unwrap_or("")
+                .starts_with("[Mediazione]")
+        })
+        .expect("a mediation e-mail");
+    assert!(mediation_mail.body.contains("800 186 086"));
+    until("the mediators' SMS", || {
+        sms.accepted().len() == 1 + speak_ru.len()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sms.accepted().len(), 1 + speak_ru.len(), "once each");
+    assert_eq!(smtp.messages().len(), 1 + speak_ru.len(), "once each");
+    let _ = app;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mediators_on_call_are_told_of_a_mediation_request_sqlite() {
+    mediators_called_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mediators_on_call_are_told_of_a_mediation_request_postgres() {
+    mediators_called_story(Backend::Postgres).await;
+}

@@ -5,6 +5,7 @@
 //! harmless, and an acknowledgement (link, SMS reply, console) stops every later step,
 //! because every job looks at the referral's state before doing anything.
 
+pub mod mediators;
 pub mod message;
 pub mod policy;
 
@@ -340,6 +341,28 @@ async fn enqueue_in(
     crate::jobs::store::enqueue_in(tx, job, jobs.default_max_attempts(), now)
         .await
         .map_err(JobFailure::from)
+}
+
+async fn enqueue_in_db(jobs: &Jobs, job: &NewJob, now: DateTime<Utc>) -> Result<(), DbError> {
+    jobs.enqueue(job, now).await.map(|_| ())
+}
+
+/// The mediator-call handler.
+pub struct MediationNotifyHandler(pub Arc<Escalation>);
+
+impl JobHandler for MediationNotifyHandler {
+    fn kind(&self) -> &'static str {
+        mediators::MEDIATION_NOTIFY
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        _node: &'a str,
+        tx: &'a mut Tx,
+    ) -> BoxFuture<'a, Result<(), JobFailure>> {
+        Box::pin(self.0.run_mediation_notify(job, tx))
+    }
 }
 
 /// The step handler.

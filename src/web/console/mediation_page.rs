@@ -80,7 +80,16 @@ pub async fn request(
         Ok(m) => m,
         Err(e) => return mediation_error(e, session.lang),
     };
-    let detail = serde_json::json!({ "intake": id, "language": language });
+    // The mediators on call for the language are told at once (e-mail, SMS).
+    let called = match state
+        .escalation
+        .call_mediators(mid, language, Utc::now())
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => return PageError::from_db(e, session.lang).into_response(),
+    };
+    let detail = serde_json::json!({ "intake": id, "language": language, "notifications": called });
     if let Err(r) = audited(
         &state,
         &session,
