@@ -190,7 +190,9 @@ async fn an_operator_sees_a_call_arrive_and_triages_a_minor_in_danger_as_p1() {
     choose(&b, "minor", "yes").await;
     select(&b, "nationality", "RO").await;
     next(&b).await;
-    // The triage is on the side of every step from now on.
+    // The triage is on the side of every step from now on (read it on the next step's
+    // page, once that page has replaced this one).
+    wait_for(&b, "input[name='exploitation']").await;
     let priority = wait_for(&b, "#priority").await;
     let text = priority.text().await.unwrap();
     assert!(text.starts_with("P1"), "{text}");
