@@ -37,12 +37,22 @@ pub async fn verify(db: &Db, username: &str, password: &SecretString) -> Result<
     .bind(username)
     .fetch_optional(pool)
     .await?);
-    let hash = row.as_ref().map(|r| r.3.as_str()).unwrap_or(DECOY_HASH);
-    let matches = PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok()
-    });
+    let hash = row
+        .as_ref()
+        .map(|r| r.3.clone())
+        .unwrap_or_else(|| DECOY_HASH.to_string());
+    let password = password.clone();
+    // argon2id takes tens of milliseconds of CPU by design: off the async threads, so
+    // a shift signing in at once does not stall every other request.
+    let matches = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.expose_secret().as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .map_err(|_| UserError::Hash)?;
     match row {
         Some((id, username, role, _, must_change)) if matches => Ok(SignIn::Ok(
             AuthUser {

@@ -199,9 +199,13 @@ impl Db {
                         DbError::Config(format!("cannot create {}: {e}", parent.display()))
                     })?;
                 }
+                // No ping before lending a connection: a broken one fails its query,
+                // which is answered 503 like any outage, and every request saves a
+                // round trip per statement.
                 let pool = SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .acquire_timeout(acquire)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Ok(Db::Sqlite(pool))
@@ -212,6 +216,7 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .acquire_timeout(acquire)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Ok(Db::Postgres(pool))
