@@ -67,6 +67,30 @@ impl Console {
         self.post_form(action, &all).await
     }
 
+    /// Posts one intake step's answers with the page's CSRF token and version.
+    pub async fn step(&self, intake: &str, step: &str, fields: &[(&str, &str)]) -> Response {
+        let (status, html) = self.get_text(&format!("{intake}?step={step}")).await;
+        assert_eq!(status, 200, "{html}");
+        let csrf = csrf_of(&html);
+        let version = version_of(&html);
+        let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf), ("version", &version)];
+        all.extend_from_slice(fields);
+        self.post_form(&format!("{intake}/steps/{step}"), &all)
+            .await
+    }
+
+    /// Like [`Console::step`], and the step must be saved (303).
+    pub async fn saved_step(&self, intake: &str, step: &str, fields: &[(&str, &str)]) {
+        let r = self.step(intake, step, fields).await;
+        let status = r.status().as_u16();
+        assert_eq!(
+            status,
+            303,
+            "{step}: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
     /// Signs in; returns the answer to the sign-in form.
     pub async fn sign_in(&self, username: &str, password: &str) -> Response {
         self.submit(
@@ -76,6 +100,19 @@ impl Console {
         )
         .await
     }
+}
+
+/// The value of the first `name="version"` hidden field of a page.
+pub fn version_of(html: &str) -> String {
+    let at = html
+        .find("name=\"version\" value=\"")
+        .expect("a form with a version")
+        + 22;
+    html[at..]
+        .split('"')
+        .next()
+        .expect("closing quote")
+        .to_string()
 }
 
 /// Where a redirect leads.

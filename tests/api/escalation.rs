@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::console_client::{csrf_of, location, Console, PASSWORD};
+use crate::console_client::{location, Console, PASSWORD};
 use crate::helpers::{Backend, TestApp};
 use crate::support::sms_provider::FakeSmsProvider;
 use crate::support::smtp::SmtpServer;
@@ -13,17 +13,6 @@ use crate::support::smtp::SmtpServer;
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "f00dcafef00dcafef00dcafef00dcafe";
 const SENDER: &str = "+390550000000";
-
-async fn step(c: &Console, intake: &str, step: &str, fields: &[(&str, &str)]) {
-    let (_, html) = c.get_text(&format!("{intake}?step={step}")).await;
-    let at = html.find("name=\"version\" value=\"").unwrap() + 22;
-    let version = html[at..].split('"').next().unwrap().to_string();
-    let csrf = csrf_of(&html);
-    let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf), ("version", &version)];
-    all.extend_from_slice(fields);
-    let r = c.post_form(&format!("{intake}/steps/{step}"), &all).await;
-    assert_eq!(r.status().as_u16(), 303, "{step}");
-}
 
 /// Waits until `f` holds (the worker runs on its own); fails after 15 s.
 async fn until(what: &str, mut f: impl FnMut() -> bool) {
@@ -93,23 +82,22 @@ async fn p1_sent_with(backend: Backend, token: &str, failing: usize) -> Option<S
         .submit("/intakes/new", "/intakes", &[("source", "walk_in")])
         .await;
     let intake = location(&r).to_string();
-    step(&c, &intake, "relevance", &[("relevance", "pertinent")]).await;
-    step(
-        &c,
+    c.saved_step(&intake, "relevance", &[("relevance", "pertinent")])
+        .await;
+    c.saved_step(
         &intake,
         "caller",
         &[("caller_type", "victim"), ("reason", "help_exit")],
     )
     .await;
-    step(&c, &intake, "danger", &[("danger", "yes")]).await;
-    step(
-        &c,
+    c.saved_step(&intake, "danger", &[("danger", "yes")]).await;
+    c.saved_step(
         &intake,
         "emergency",
         &[("emergency_situation", "shelter_tonight")],
     )
     .await;
-    step(&c, &intake, "place", &[("territory", "FI")]).await;
+    c.saved_step(&intake, "place", &[("territory", "FI")]).await;
     let summary = format!("{intake}/summary");
     let (_, html) = c.get_text(&summary).await;
     let at = html

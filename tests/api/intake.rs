@@ -6,20 +6,8 @@ use helpline::auth::Role;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::console_client::{csrf_of, location, Console, PASSWORD};
+use crate::console_client::{location, version_of, Console, PASSWORD};
 use crate::helpers::TestApp;
-
-/// Posts one step's answers with the page's CSRF token and version; returns the answer.
-async fn step(c: &Console, intake: &str, step: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let (status, html) = c.get_text(&format!("{intake}?step={step}")).await;
-    assert_eq!(status, 200, "{html}");
-    let csrf = csrf_of(&html);
-    let at = html.find("name=\"version\" value=\"").expect("version") + 22;
-    let version = html[at..].split('"').next().unwrap().to_string();
-    let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf), ("version", &version)];
-    all.extend_from_slice(fields);
-    c.post_form(&format!("{intake}/steps/{step}"), &all).await
-}
 
 both_backends!(
     an_operator_triages_a_minor_in_immediate_danger_as_p1,
@@ -38,55 +26,55 @@ both_backends!(
             intake
         );
 
-        let r = step(&c, &intake, "relevance", &[("relevance", "pertinent")]).await;
+        let r = c
+            .step(&intake, "relevance", &[("relevance", "pertinent")])
+            .await;
         assert_eq!(location(&r), format!("{intake}?step=caller"));
-        step(
-            &c,
+        c.step(
             &intake,
             "caller",
             &[("caller_type", "victim"), ("reason", "help_exit")],
         )
         .await;
         // "Yes" to danger opens the emergency step right after.
-        let r = step(&c, &intake, "danger", &[("danger", "yes")]).await;
+        let r = c.step(&intake, "danger", &[("danger", "yes")]).await;
         assert_eq!(location(&r), format!("{intake}?step=emergency"));
-        step(
-            &c,
+        c.step(
             &intake,
             "emergency",
             &[("emergency_situation", "minor_involved")],
         )
         .await;
-        let r = step(
-            &c,
-            &intake,
-            "person",
-            &[
-                ("gender", "female"),
-                ("age_band", "14_17"),
-                ("minor", "yes"),
-                ("nationality", "NG"),
-                ("language", "pcm"),
-            ],
-        )
-        .await;
+        let r = c
+            .step(
+                &intake,
+                "person",
+                &[
+                    ("gender", "female"),
+                    ("age_band", "14_17"),
+                    ("minor", "yes"),
+                    ("nationality", "NG"),
+                    ("language", "pcm"),
+                ],
+            )
+            .await;
         assert_eq!(r.status().as_u16(), 303);
-        let r = step(
-            &c,
-            &intake,
-            "needs",
-            &[
-                ("needs", "emergency_shelter"),
-                ("needs", "health"),
-                ("shelter_when", "tonight"),
-            ],
-        )
-        .await;
+        let r = c
+            .step(
+                &intake,
+                "needs",
+                &[
+                    ("needs", "emergency_shelter"),
+                    ("needs", "health"),
+                    ("shelter_when", "tonight"),
+                ],
+            )
+            .await;
         assert_eq!(r.status().as_u16(), 303);
 
         // Notes with a phone number are refused, with the message, and nothing typed is lost.
         let notes = "Ha chiamato da una cabina; richiamare al 333 123 4567 dopo le 18";
-        let r = step(&c, &intake, "notes", &[("notes", notes)]).await;
+        let r = c.step(&intake, "notes", &[("notes", notes)]).await;
         assert_eq!(r.status().as_u16(), 422);
         let html = r.text().await.unwrap();
         assert!(html.contains("numero di telefono"), "{html}");
@@ -94,13 +82,13 @@ both_backends!(
             html.contains("Ha chiamato da una cabina"),
             "the text stays in the form"
         );
-        let r = step(
-            &c,
-            &intake,
-            "notes",
-            &[("notes", "Ha chiamato da una cabina; richiamerà lei.")],
-        )
-        .await;
+        let r = c
+            .step(
+                &intake,
+                "notes",
+                &[("notes", "Ha chiamato da una cabina; richiamerà lei.")],
+            )
+            .await;
         assert_eq!(location(&r), format!("{intake}/summary"));
 
         let (_, summary) = c.get_text(&format!("{intake}/summary")).await;
@@ -163,11 +151,6 @@ both_backends!(
     }
 );
 
-fn version_of(html: &str) -> String {
-    let at = html.find("name=\"version\" value=\"").expect("version") + 22;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
 both_backends!(
     a_not_pertinent_call_hides_the_rest_and_drops_its_answers,
     |app: TestApp| async move {
@@ -177,16 +160,18 @@ both_backends!(
             .submit("/intakes/new", "/intakes", &[("source", "walk_in")])
             .await;
         let intake = location(&r).to_string();
-        step(&c, &intake, "relevance", &[("relevance", "pertinent")]).await;
-        step(
-            &c,
+        c.step(&intake, "relevance", &[("relevance", "pertinent")])
+            .await;
+        c.step(
             &intake,
             "caller",
             &[("caller_type", "citizen"), ("reason", "report")],
         )
         .await;
         // Changed to a prank: what follows disappears, and the answers with it.
-        let r = step(&c, &intake, "relevance", &[("relevance", "prank_silent")]).await;
+        let r = c
+            .step(&intake, "relevance", &[("relevance", "prank_silent")])
+            .await;
         assert_eq!(location(&r), format!("{intake}?step=notes"));
         let (_, summary) = c.get_text(&format!("{intake}/summary")).await;
         assert!(!summary.contains("Segnalazione"), "{summary}");
@@ -225,7 +210,8 @@ both_backends!(
             .submit("/intakes/new", "/intakes", &[("source", "callback")])
             .await;
         let intake = location(&r).to_string();
-        step(&c, &intake, "relevance", &[("relevance", "pertinent")]).await;
+        c.step(&intake, "relevance", &[("relevance", "pertinent")])
+            .await;
         let r = c
             .submit(
                 &format!("{intake}/summary"),

@@ -9,24 +9,8 @@ use helpline::referral::links::{LinkClaims, LinkSigner};
 use secrecy::SecretString;
 
 use crate::both_backends;
-use crate::console_client::{csrf_of, location, Console, PASSWORD};
+use crate::console_client::{location, Console, PASSWORD};
 use crate::helpers::TestApp;
-
-async fn step(c: &Console, intake: &str, step: &str, fields: &[(&str, &str)]) {
-    let (_, html) = c.get_text(&format!("{intake}?step={step}")).await;
-    let at = html.find("name=\"version\" value=\"").unwrap() + 22;
-    let version = html[at..].split('"').next().unwrap().to_string();
-    let csrf = csrf_of(&html);
-    let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf), ("version", &version)];
-    all.extend_from_slice(fields);
-    let r = c.post_form(&format!("{intake}/steps/{step}"), &all).await;
-    assert_eq!(
-        r.status().as_u16(),
-        303,
-        "{step}: {}",
-        r.text().await.unwrap()
-    );
-}
 
 /// The proposal row that goes to `unit` on the summary page.
 fn row_for(html: &str, unit: &str) -> String {
@@ -44,25 +28,23 @@ async fn urgent_intake(c: &Console) -> String {
         .submit("/intakes/new", "/intakes", &[("source", "walk_in")])
         .await;
     let intake = location(&r).to_string();
-    step(c, &intake, "relevance", &[("relevance", "pertinent")]).await;
-    step(
-        c,
+    c.saved_step(&intake, "relevance", &[("relevance", "pertinent")])
+        .await;
+    c.saved_step(
         &intake,
         "caller",
         &[("caller_type", "victim"), ("reason", "help_exit")],
     )
     .await;
-    step(c, &intake, "danger", &[("danger", "no")]).await;
-    step(c, &intake, "place", &[("territory", "FI")]).await;
-    step(
-        c,
+    c.saved_step(&intake, "danger", &[("danger", "no")]).await;
+    c.saved_step(&intake, "place", &[("territory", "FI")]).await;
+    c.saved_step(
         &intake,
         "exploitation",
         &[("exploitation", "sexual_street")],
     )
     .await;
-    step(
-        c,
+    c.saved_step(
         &intake,
         "needs",
         &[("needs", "emergency_shelter"), ("shelter_when", "tonight")],
