@@ -2,170 +2,30 @@
 //! author sees.
 
 use super::*;
+use crate::referral::directory::{Directory, EMBEDDED_DIRECTORY};
 use crate::triage::answers::{Answer, Answers};
+use crate::triage::questionnaire::{Questionnaire, EMBEDDED_INTAKE};
 
-/// The questionnaire's contract (config/intake.toml): question ids and option codes.
-struct Questionnaire;
-
-const CHOICES: &[(&str, &[&str])] = &[
-    ("relevance", &["pertinent", "not_pertinent", "prank_silent"]),
-    (
-        "caller_type",
-        &[
-            "victim",
-            "citizen",
-            "client_friend_colleague",
-            "police",
-            "social_health_service",
-            "antitrafficking_project",
-            "third_sector",
-            "asylum_system",
-        ],
-    ),
-    (
-        "reason",
-        &[
-            "help_exit",
-            "report",
-            "information",
-            "technical_advice",
-            "transfer",
-        ],
-    ),
-    ("danger", &["yes", "no", "unknown"]),
-    (
-        "emergency_situation",
-        &[
-            "medical",
-            "shelter_tonight",
-            "held_or_threatened",
-            "minor_involved",
-            "violence_now",
-        ],
-    ),
-    (
-        "territory",
-        &[
-            "AR",
-            "FI",
-            "GR",
-            "LI",
-            "LU",
-            "MS",
-            "PI",
-            "PT",
-            "PO",
-            "SI",
-            "outside_tuscany",
-            "unknown",
-        ],
-    ),
-    ("gender", &["female", "male", "transgender", "unknown"]),
-    (
-        "age_band",
-        &[
-            "under_14", "14_17", "18_24", "25_34", "35_44", "45_plus", "unknown",
-        ],
-    ),
-    ("minor", &["yes", "no", "unknown"]),
-    ("nationality", &["NG", "RO", "AL", "unknown"]),
-    (
-        "language",
-        &[
-            "it", "en", "fr", "ro", "ru", "zh", "sq", "pcm", "bin", "unknown",
-        ],
-    ),
-    (
-        "exploitation",
-        &[
-            "sexual_street",
-            "sexual_indoor",
-            "begging",
-            "forced_labour",
-            "labour_exploitation",
-            "sexual_violence",
-            "illegal_economies",
-            "forced_marriage",
-        ],
-    ),
-    (
-        "labour_sector",
-        &[
-            "agriculture",
-            "construction",
-            "restaurants",
-            "domestic_care",
-            "other",
-        ],
-    ),
-    (
-        "needs",
-        &[
-            "emergency_shelter",
-            "shelter",
-            "health",
-            "psychological",
-            "legal",
-            "documents",
-            "job",
-            "information",
-            "assisted_return",
-        ],
-    ),
-    ("shelter_when", &["tonight", "within_24h", "later"]),
-    ("consent_referral", &["yes", "no"]),
-    (
-        "callback",
-        &[
-            "none",
-            "caller_calls_again",
-            "through_referring_body",
-            "at_agreed_time",
-        ],
-    ),
-];
-
-const FREE_TEXT: &[&str] = &["municipality", "callback_time", "notes"];
-
-const INDICATOR_GROUPS: &[&str] = &[
-    "deceptive_",
-    "coercive_",
-    "vulnerability_",
-    "exploitative_",
-    "coercion_",
-];
-
-impl Vocabulary for Questionnaire {
-    fn has_question(&self, question: &str) -> bool {
-        question == "indicators"
-            || FREE_TEXT.contains(&question)
-            || CHOICES.iter().any(|(q, _)| *q == question)
-    }
-
-    fn has_option(&self, question: &str, option: &str) -> bool {
-        if question == "indicators" {
-            return INDICATOR_GROUPS.iter().any(|g| option.starts_with(g));
-        }
-        CHOICES
-            .iter()
-            .any(|(q, options)| *q == question && options.contains(&option))
-    }
+/// The shipped questionnaire: the rules name its questions and options.
+fn questionnaire() -> Questionnaire {
+    Questionnaire::parse(EMBEDDED_INTAKE, "intake.toml").unwrap()
 }
 
-const DIRECTORY_SERVICES: &[&str] = &[
-    "outreach",
-    "listening",
-    "emergency_shelter",
-    "shelter",
-    "health",
-    "psychological",
-    "legal",
-    "documents",
-    "job",
-    "information",
-    "assisted_return",
-    "training",
-];
+/// The shipped directory's service codes.
+fn services() -> Vec<String> {
+    Directory::parse(EMBEDDED_DIRECTORY, "directory.toml")
+        .unwrap()
+        .services
+        .into_iter()
+        .map(|s| s.code)
+        .collect()
+}
+
+fn validate(rules: &TriageRules) -> Result<(), TriageError> {
+    let services = services();
+    let codes: Vec<&str> = services.iter().map(String::as_str).collect();
+    rules.validate(&questionnaire(), &codes)
+}
 
 fn shipped() -> TriageRules {
     TriageRules::parse(EMBEDDED_TRIAGE, "triage.toml").unwrap()
@@ -189,9 +49,7 @@ fn with_several(mut a: Answers, question: &str, options: &[&str]) -> Answers {
 
 #[test]
 fn the_shipped_rules_validate_against_the_shipped_questionnaire_codes() {
-    shipped()
-        .validate(&Questionnaire, DIRECTORY_SERVICES)
-        .unwrap();
+    validate(&shipped()).unwrap();
 }
 
 #[test]
@@ -329,9 +187,7 @@ fn an_unknown_question_in_a_rule_is_refused_naming_the_key() {
         r#"when = { question = "motivo", is = "help_exit" }"#,
         1,
     );
-    let err = TriageRules::parse(&text, "triage.toml")
-        .unwrap()
-        .validate(&Questionnaire, DIRECTORY_SERVICES)
+    let err = validate(&TriageRules::parse(&text, "triage.toml").unwrap())
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -347,9 +203,7 @@ fn an_unknown_option_in_a_safety_line_is_refused_naming_the_key() {
         "is = \"medic\" }\ntext.it",
         1,
     );
-    let err = TriageRules::parse(&text, "triage.toml")
-        .unwrap()
-        .validate(&Questionnaire, DIRECTORY_SERVICES)
+    let err = validate(&TriageRules::parse(&text, "triage.toml").unwrap())
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -361,9 +215,7 @@ fn an_unknown_option_in_a_safety_line_is_refused_naming_the_key() {
 #[test]
 fn an_unknown_service_is_refused_with_the_known_ones() {
     let text = EMBEDDED_TRIAGE.replacen(r#"codes = ["outreach"]"#, r#"codes = ["street"]"#, 1);
-    let err = TriageRules::parse(&text, "triage.toml")
-        .unwrap()
-        .validate(&Questionnaire, DIRECTORY_SERVICES)
+    let err = validate(&TriageRules::parse(&text, "triage.toml").unwrap())
         .unwrap_err()
         .to_string();
     assert!(
