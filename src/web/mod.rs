@@ -55,9 +55,21 @@ pub fn router(state: AppState) -> Router {
                 .into_response()
             },
         ))
-        // Spans carry method and path only: never headers (tokens) or bodies (numbers).
-        .layer(TraceLayer::new_for_http())
+        // Spans carry the method and the route template only: never the path itself
+        // (acknowledgement links carry their token in it), headers (tokens) or bodies
+        // (numbers).
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one request: its method and the route it matched.
+fn request_span(req: &Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("unmatched");
+    tracing::debug_span!("request", method = %req.method(), route)
 }
 
 /// Counts requests and their latency by route and status.

@@ -219,3 +219,60 @@ async fn an_in_memory_database_is_refused_because_records_must_survive_a_restart
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn request_logs_name_the_route_never_the_path_a_token_or_a_number_travels_in() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let port = free_port();
+    let mut server = helpline(&db, None)
+        .arg("serve")
+        .env("HELPLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("HELPLINE__LOG__LEVEL", "debug,sqlx=warn,tower_http=debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{url}/readyz")).send().await {
+            ready = r.status() == 200;
+            if ready {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the service did not become ready");
+    let token = "42.fi-pronta-1.2000000000.c2VjcmV0LXNpZ25hdHVyZQ";
+    let r = client
+        .get(format!("{url}/ack/{token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = client
+        .post(format!("{url}/api/v1/calls"))
+        .bearer_auth("hlp_not-a-real-token-but-secret")
+        .json(&serde_json::json!({"caller_number": "+39 347 1234567"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    sigterm(&server);
+    let out = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("/ack/{token}"),
+        "requests are logged by route: {log}"
+    );
+    assert!(
+        !log.contains("c2VjcmV0LXNpZ25hdHVyZQ"),
+        "a link's token in the log"
+    );
+    assert!(
+        !log.contains("hlp_not-a-real-token"),
+        "an API token in the log"
+    );
+    assert!(!log.contains("1234567"), "a caller's number in the log");
+}
