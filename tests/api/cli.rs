@@ -224,7 +224,7 @@ async fn an_in_memory_database_is_refused_because_records_must_survive_a_restart
 async fn request_logs_name_the_route_never_the_path_a_token_or_a_number_travels_in() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let port = free_port();
-    let mut server = helpline(&db, None)
+    let server = helpline(&db, None)
         .arg("serve")
         .env("HELPLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("HELPLINE__LOG__LEVEL", "debug,sqlx=warn,tower_http=debug")
