@@ -11,6 +11,9 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 
+/// How long an acknowledgement link works after it is first sent.
+pub const VALIDITY: chrono::Duration = chrono::Duration::days(7);
+
 /// Signs and checks acknowledgement tokens.
 pub struct LinkSigner {
     key: SecretBox<[u8]>,

@@ -7,6 +7,11 @@ use std::time::Duration;
 
 use crate::console_client::{location, Console, PASSWORD};
 use crate::helpers::{Backend, TestApp};
+use chrono::{DateTime, Utc};
+use helpline::calls::CallerHasher;
+use helpline::referral::links::{LinkClaims, LinkSigner};
+use secrecy::SecretString;
+
 use crate::support::sms_provider::FakeSmsProvider;
 use crate::support::smtp::SmtpServer;
 
@@ -593,4 +598,138 @@ async fn the_mediators_on_call_are_told_of_a_mediation_request_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mediators_on_call_are_told_of_a_mediation_request_postgres() {
     mediators_called_story(Backend::Postgres).await;
+}
+
+fn signer() -> LinkSigner {
+    let hasher = CallerHasher::from_secret(&SecretString::from(
+        "test-key-test-key-test-key-test-key".to_string(),
+    ));
+    LinkSigner::new(
+        hasher
+            .derive_key("helpline referral acknowledgement links v1")
+            .unwrap(),
+    )
+}
+
+async fn link_story(backend: Backend) {
+    let Some(Story { app, smtp, .. }) = p1_sent(backend).await else {
+        return;
+    };
+    let (id, contact, expires_at): (i64, String, DateTime<Utc>) = helpline::with_db!(
+        &app.db,
+        |pool| sqlx::query_as("select referral_id, contact_code, expires_at from referral_links")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    );
+    assert!(contact.starts_with("fi-pronta"), "{contact}");
+    // The link the contact received is the one the service signed and recorded.
+    let token = signer()
+        .token(&LinkClaims {
+            referral_id: id,
+            contact: contact.clone(),
+            expires_at,
+        })
+        .unwrap();
+    let mails = smtp.messages();
+    let link = mails[0]
+        .body
+        .lines()
+        .find(|l| l.starts_with("https://helpline.example/ack/"))
+        .expect("a link in the e-mail");
+    assert_eq!(link, format!("https://helpline.example/ack/{token}"));
+    let anonymous = reqwest::Client::new();
+    let page = anonymous
+        .get(app.url(&format!("/ack/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("id=\"accept\""));
+    let r = anonymous
+        .post(app.url(&format!("/ack/{token}")))
+        .form(&[("answer", "accept"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // Used once: a replay is refused.
+    let again = anonymous
+        .post(app.url(&format!("/ack/{token}")))
+        .form(&[("answer", "decline"), ("note", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 410);
+    let state: (String, String, String) = helpline::with_db!(&app.db, |pool| sqlx::query_as(
+        "select state, acknowledged_by, ack_channel from referrals where id = $1"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(
+        state,
+        (
+            "acknowledged".to_string(),
+            contact.clone(),
+            "link".to_string()
+        )
+    );
+    // A forged link (another key), an altered one and an expired one are refused.
+    let forged = LinkSigner::new(secrecy::SecretBox::new(b"another key".to_vec().into()))
+        .token(&LinkClaims {
+            referral_id: id,
+            contact: contact.clone(),
+            expires_at,
+        })
+        .unwrap();
+    assert_eq!(
+        anonymous
+            .get(app.url(&format!("/ack/{forged}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    let altered = token.replacen(&format!("{id}."), &format!("{}.", id + 1), 1);
+    assert_eq!(
+        anonymous
+            .get(app.url(&format!("/ack/{altered}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    let expired = signer()
+        .token(&LinkClaims {
+            referral_id: id,
+            contact,
+            expires_at: Utc::now() - chrono::Duration::minutes(1),
+        })
+        .unwrap();
+    assert_eq!(
+        anonymous
+            .get(app.url(&format!("/ack/{expired}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        410
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_link_works_once_and_forged_or_expired_ones_are_refused_sqlite() {
+    link_story(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_link_works_once_and_forged_or_expired_ones_are_refused_postgres() {
+    link_story(Backend::Postgres).await;
 }

@@ -1,11 +1,9 @@
 //! Referrals from the console: the routing proposal with its reason, sending, the unit's
-//! contact seeing only their unit's referrals, answering from the console or once by a
-//! signed link.
+//! contact seeing only their unit's referrals and answering from the console (links and
+//! SMS replies: `escalation.rs`, where they are sent).
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use helpline::auth::{manage, users, Role};
-use helpline::calls::CallerHasher;
-use helpline::referral::links::{LinkClaims, LinkSigner};
 use secrecy::SecretString;
 
 use crate::both_backends;
@@ -177,131 +175,6 @@ both_backends!(
         assert!(
             case.contains("id=\"outcome\">Esito: Inserimento in pronta accoglienza"),
             "{case}"
-        );
-    }
-);
-
-fn signer() -> LinkSigner {
-    let hasher = CallerHasher::from_secret(&SecretString::from(
-        "test-key-test-key-test-key-test-key".to_string(),
-    ));
-    LinkSigner::new(
-        hasher
-            .derive_key("helpline referral acknowledgement links v1")
-            .unwrap(),
-    )
-}
-
-both_backends!(
-    an_acknowledgement_link_works_once_and_forged_or_expired_ones_are_refused,
-    |app: TestApp| async move {
-        let c = Console::new(&app);
-        c.sign_in("operatrice", PASSWORD).await;
-        let intake = urgent_intake(&c).await;
-        let summary = format!("{intake}/summary");
-        let (_, html) = c.get_text(&summary).await;
-        let row = row_for(&html, "fi-pronta");
-        c.submit(&summary, &format!("{intake}/referrals"), &[("send", &row)])
-            .await;
-        // The link issued to the shelter's primary contact on call.
-        let (id, contact, expires_at): (i64, String, DateTime<Utc>) =
-            helpline::with_db!(&app.db, |pool| sqlx::query_as(
-                "select referral_id, contact_code, expires_at from referral_links"
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap());
-        assert!(contact.starts_with("fi-pronta"), "{contact}");
-        let token = signer()
-            .token(&LinkClaims {
-                referral_id: id,
-                contact: contact.clone(),
-                expires_at,
-            })
-            .unwrap();
-        let anonymous = reqwest::Client::new();
-        let page = anonymous
-            .get(app.url(&format!("/ack/{token}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status().as_u16(), 200);
-        assert!(page.text().await.unwrap().contains("id=\"accept\""));
-        let r = anonymous
-            .post(app.url(&format!("/ack/{token}")))
-            .form(&[("answer", "accept"), ("note", "")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        // Used once: a replay is refused.
-        let again = anonymous
-            .post(app.url(&format!("/ack/{token}")))
-            .form(&[("answer", "decline"), ("note", "x")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(again.status().as_u16(), 410);
-        let state: (String, String, String) = helpline::with_db!(&app.db, |pool| sqlx::query_as(
-            "select state, acknowledged_by, ack_channel from referrals where id = $1"
-        )
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap());
-        assert_eq!(
-            state,
-            (
-                "acknowledged".to_string(),
-                contact.clone(),
-                "link".to_string()
-            )
-        );
-        // A forged link (another key), an altered one and an expired one are refused.
-        let forged = LinkSigner::new(secrecy::SecretBox::new(b"another key".to_vec().into()))
-            .token(&LinkClaims {
-                referral_id: id,
-                contact: contact.clone(),
-                expires_at,
-            })
-            .unwrap();
-        assert_eq!(
-            anonymous
-                .get(app.url(&format!("/ack/{forged}")))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-            403
-        );
-        let altered = token.replacen(&format!("{id}."), &format!("{}.", id + 1), 1);
-        assert_eq!(
-            anonymous
-                .get(app.url(&format!("/ack/{altered}")))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-            403
-        );
-        let expired = signer()
-            .token(&LinkClaims {
-                referral_id: id,
-                contact,
-                expires_at: Utc::now() - chrono::Duration::minutes(1),
-            })
-            .unwrap();
-        assert_eq!(
-            anonymous
-                .get(app.url(&format!("/ack/{expired}")))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-            410
         );
     }
 );

@@ -293,7 +293,7 @@ impl Escalation {
         let expires_at = match existing {
             Some(at) => at,
             None => {
-                let at = DateTime::from_timestamp((now + Duration::days(7)).timestamp(), 0)
+                let at = DateTime::from_timestamp((now + links::VALIDITY).timestamp(), 0)
                     .unwrap_or(now);
                 let claims = LinkClaims {
                     referral_id: r.id,

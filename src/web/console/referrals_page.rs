@@ -189,9 +189,6 @@ pub async fn send(State(state): State<AppState>, Path(id): Path<i64>, posted: Po
             Ok(r) => r,
             Err(e) => return PageError::from_db(e, lang).into_response(),
         };
-        if let Err(e) = issue_links(&state, rid, &unit, now).await {
-            return PageError::from_db(e, lang).into_response();
-        }
         // The first notifications go out at once; the chain goes on until someone answers.
         if let Err(e) = crate::referral::escalation::start(&state.jobs, rid, now).await {
             return PageError::from_db(e, lang).into_response();
@@ -211,60 +208,6 @@ pub async fn send(State(state): State<AppState>, Path(id): Path<i64>, posted: Po
         }
     }
     Redirect::to(&format!("/intakes/{id}/summary")).into_response()
-}
-
-/// How long an acknowledgement link works.
-pub const LINK_VALIDITY: chrono::Duration = chrono::Duration::days(7);
-
-/// Records an acknowledgement link for each primary contact on call for `unit` now (the
-/// notifications send them; the token is recomputed from its claims when sent, so no
-/// usable token is ever stored).
-async fn issue_links(
-    state: &AppState,
-    referral: i64,
-    unit: &str,
-    now: DateTime<Utc>,
-) -> Result<(), crate::db::DbError> {
-    if unit == COORDINATOR {
-        return Ok(());
-    }
-    let on_call = rota::on_call(&state.db, &Target::Unit(unit.to_string()), now).await?;
-    for oc in on_call
-        .iter()
-        .filter(|oc| oc.role == rota::RotaRole::Primary)
-    {
-        let rota::Person::Contact(contact) = &oc.person else {
-            continue;
-        };
-        if !state
-            .directory
-            .contacts
-            .iter()
-            .any(|c| &c.code == contact && c.unit == unit)
-        {
-            continue;
-        }
-        let claims = links::LinkClaims {
-            referral_id: referral,
-            contact: contact.clone(),
-            // Whole seconds: the token carries the expiry as a Unix time.
-            expires_at: chrono::DateTime::from_timestamp((now + LINK_VALIDITY).timestamp(), 0)
-                .unwrap_or(now + LINK_VALIDITY),
-        };
-        let Some(token) = state.links.token(&claims) else {
-            continue;
-        };
-        referrals::store_link(
-            &state.db,
-            referral,
-            &links::digest(&token),
-            contact,
-            now,
-            claims.expires_at,
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// A referral as a unit's page shows it.
