@@ -62,6 +62,20 @@ pub fn service_names(
     lang.pick(&it, &en).to_string()
 }
 
+/// The units [`propose`] may choose for this request: those of the territory and of its
+/// neighbours that offer one of the services needed (the only ones whose rotas matter).
+pub fn candidates<'d>(directory: &'d Directory, request: &Request<'_>) -> Vec<&'d Unit> {
+    let Some(home) = request.territory.and_then(|t| directory.territory(t)) else {
+        return Vec::new();
+    };
+    directory
+        .units
+        .iter()
+        .filter(|u| u.territory == home.code || home.neighbours.contains(&u.territory))
+        .filter(|u| u.services.iter().any(|s| request.services.contains(s)))
+        .collect()
+}
+
 /// Proposes where to send a referral. `on_call(unit)` says whether somebody of the unit
 /// is on call now (a unit without anyone is passed over, with the reason saying so).
 pub fn propose(
@@ -174,6 +188,32 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn only_units_of_the_territory_and_its_neighbours_offering_a_need_are_candidates() {
+        let d = dir();
+        let services = s(&["emergency_shelter"]);
+        let request = Request {
+            services: &services,
+            territory: Some("AR"),
+            language: None,
+        };
+        let units = candidates(&d, &request);
+        assert!(!units.is_empty());
+        assert!(units
+            .iter()
+            .all(|u| ["AR", "FI", "SI"].contains(&u.territory.as_str())));
+        assert!(units
+            .iter()
+            .all(|u| u.services.contains(&"emergency_shelter".to_string())));
+        assert!(units.iter().any(|u| u.territory == "AR"));
+        // Whatever propose picks when all are staffed is among them.
+        for p in propose(&d, &request, &|_| true) {
+            assert!(units
+                .iter()
+                .any(|u| Some(u.code.as_str()) == p.unit.as_deref()));
+        }
     }
 
     #[test]

@@ -293,8 +293,8 @@ impl Escalation {
         let expires_at = match existing {
             Some(at) => at,
             None => {
-                let at = DateTime::from_timestamp((now + links::VALIDITY).timestamp(), 0)
-                    .unwrap_or(now);
+                let at =
+                    DateTime::from_timestamp((now + links::VALIDITY).timestamp(), 0).unwrap_or(now);
                 let claims = LinkClaims {
                     referral_id: r.id,
                     contact: contact.to_string(),

@@ -19,6 +19,7 @@ use super::session::Session;
 use crate::app::AppState;
 use crate::auth::{manage, Role};
 use crate::db::audit::{self, AuditEntry};
+use crate::referral::directory::Unit;
 use crate::referral::links::{self, LinkError};
 use crate::referral::referrals::{self, AckError, NewReferral, Referral, COORDINATOR};
 use crate::referral::rota::{self, Target};
@@ -27,15 +28,15 @@ use crate::triage::intakes::{self, Intake};
 use crate::triage::{find_identifying, Answer, Text};
 use crate::web::i18n::Lang;
 
-/// Units with somebody on call now, among those routing may look at.
+/// Which of `units` have somebody on call now who is still in the directory for the
+/// unit (a rota may name someone who has since left it).
 async fn staffed_units(
     state: &AppState,
+    units: &[&Unit],
     now: DateTime<Utc>,
 ) -> Result<HashSet<String>, crate::db::DbError> {
     let mut staffed = HashSet::new();
-    for unit in &state.directory.units {
-        // Only people still in the directory for this unit count: a rota may name
-        // someone who has since left it.
+    for unit in units {
         let people = rota::on_call(&state.db, &Target::Unit(unit.code.clone()), now).await?;
         let reachable = people.iter().any(|oc| match &oc.person {
             rota::Person::Contact(code) => state
@@ -60,12 +61,15 @@ pub async fn proposal(
     let Some(triage) = &intake.triage else {
         return Ok(Vec::new());
     };
-    let staffed = staffed_units(state, Utc::now()).await?;
     let request = routing::Request {
         services: &triage.services,
         territory: intake.answers.choice("territory"),
         language: intake.answers.choice("language"),
     };
+    // Ask the rotas only about the units routing may choose: those of the territory and
+    // its neighbours that offer a service needed.
+    let candidates = routing::candidates(&state.directory, &request);
+    let staffed = staffed_units(state, &candidates, state.clock.now()).await?;
     Ok(routing::propose(&state.directory, &request, &|u| {
         staffed.contains(&u.code)
     }))
