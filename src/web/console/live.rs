@@ -26,7 +26,7 @@ struct Inner {
     db: Db,
     settings: BoardSettings,
     clock: Clock,
-    changed: Notify,
+    changed: Arc<Notify>,
     snapshots: watch::Sender<Arc<BoardSnapshot>>,
 }
 
@@ -38,10 +38,10 @@ impl BoardFeed {
             db,
             settings,
             clock,
-            changed: Notify::new(),
+            changed: Arc::new(Notify::new()),
             snapshots,
         });
-        tokio::spawn(run(Arc::downgrade(&inner)));
+        tokio::spawn(run(Arc::downgrade(&inner), inner.changed.clone()));
         Self { inner }
     }
 
@@ -58,7 +58,7 @@ impl BoardFeed {
     }
 }
 
-async fn run(feed: Weak<Inner>) {
+async fn run(feed: Weak<Inner>, changed: Arc<Notify>) {
     loop {
         let Some(inner) = feed.upgrade() else { return };
         if inner.snapshots.receiver_count() > 0 {
@@ -77,10 +77,9 @@ async fn run(feed: Weak<Inner>) {
             }
         }
         // Wait without holding the feed, so a stopped service lets the task end.
-        let woken = Arc::clone(&inner);
         drop(inner);
         tokio::select! {
-            () = woken.changed.notified() => {}
+            () = changed.notified() => {}
             () = tokio::time::sleep(POLL) => {}
         }
     }
