@@ -170,6 +170,8 @@ pub async fn open(
                 .await?
                 .ok_or(IntakeError::NotFound)
         }
+        // No such call.
+        Err(e) if e.is_foreign_key_violation() => Err(IntakeError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 use crate::app::AppState;
 use crate::db::audit::{self, AuditEntry};
 use crate::referral::notify::{form_params, signature, InboundSms, StatusCallback, EMPTY_TWIML};
-use crate::referral::referrals::{self, AckError, COORDINATOR};
+use crate::referral::referrals::{self, AckError};
 use crate::with_db;
 
 /// The webhook routes.
@@ -123,7 +123,8 @@ async fn inbound(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
-    // Who is answering: a contact of the referral's unit, or the coordinator.
+    // Who is answering: a contact of the referral's unit (no contact belongs to the
+    // coordinator's pseudo-unit), or the coordinator, who may answer any referral.
     let who = directory
         .contacts
         .iter()
@@ -131,9 +132,6 @@ async fn inbound(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         .map(|c| c.code.clone())
         .or_else(|| {
             (digits(&directory.coordinator.mobile) == from).then(|| "coordinator".to_string())
-        })
-        .filter(|_| {
-            referral.unit_code != COORDINATOR || digits(&directory.coordinator.mobile) == from
         });
     let Some(who) = who else {
         tracing::warn!(

@@ -17,6 +17,15 @@ both_backends!(
             .await;
         let c = Console::new(&app);
         c.sign_in("operatrice", PASSWORD).await;
+        // A call that does not exist has no intake to open.
+        let unknown = "0190f5a0-0000-7000-8000-000000000000";
+        assert_eq!(
+            c.get(&format!("/calls/{unknown}/intake"))
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
         let r = c.get(&format!("/calls/{call}/intake")).await;
         let intake = location(&r).to_string();
         assert!(intake.starts_with("/intakes/"), "{intake}");

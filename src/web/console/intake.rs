@@ -80,18 +80,6 @@ pub async fn for_call(
     let Ok(call) = call.parse::<uuid::Uuid>().map(CallId) else {
         return PageError::not_found(session.lang).into_response();
     };
-    let exists: Result<Option<i64>, sqlx::Error> =
-        crate::with_db!(&state.db, |pool| sqlx::query_scalar(
-            "select count(*) from calls where id = $1 having count(*) > 0"
-        )
-        .bind(call)
-        .fetch_optional(pool)
-        .await);
-    match exists {
-        Ok(Some(_)) => {}
-        Ok(None) => return PageError::not_found(session.lang).into_response(),
-        Err(e) => return PageError::from_db(e.into(), session.lang).into_response(),
-    }
     let id = match intakes::open(
         &state.db,
         Some(call),
