@@ -125,12 +125,9 @@ impl Escalation {
                     .sms
                     .as_ref()
                     .ok_or_else(|| JobFailure::permanent("SMS not configured"))?;
-                let to: String = mediator
-                    .mobile
-                    .chars()
-                    .filter(|c| c.is_ascii_digit() || *c == '+')
-                    .collect();
-                sms.send(&to, &body).await.map_err(JobFailure::from)?;
+                sms.send(&mediator.mobile, &body)
+                    .await
+                    .map_err(JobFailure::from)?;
             }
             _ => return Err(JobFailure::permanent("unknown channel")),
         }

@@ -252,14 +252,12 @@ impl Escalation {
                     .as_ref()
                     .ok_or_else(|| JobFailure::permanent("SMS not configured"))?;
                 let body = message::sms(&self.directory, &r, &url);
-                // The directory writes numbers for people ("+39 300 000 0101"); the
-                // provider wants E.164.
-                let to: String = recipient
-                    .mobile
-                    .chars()
-                    .filter(|c| c.is_ascii_digit() || *c == '+')
-                    .collect();
-                Some(sms.send(&to, &body).await.map_err(JobFailure::from)?.sid)
+                Some(
+                    sms.send(&recipient.mobile, &body)
+                        .await
+                        .map_err(JobFailure::from)?
+                        .sid,
+                )
             }
             _ => return Err(JobFailure::permanent("unknown channel")),
         };

@@ -94,14 +94,20 @@ impl SmsClient {
         })
     }
 
-    /// Sends `body` to `to` (E.164, e.g. `+393331234567`). On success the provider has
+    /// Sends `body` to `to` (E.164, e.g. `+393331234567`; spaces and dashes as people
+    /// write numbers are dropped). On success the provider has
     /// queued the message; its delivery is reported later to `status_callback_url`.
     ///
     /// The provider keeps no idempotency key for messages: call this again only after an
     /// error, never after a success.
     #[tracing::instrument(name = "notify.sms", skip_all)]
     pub async fn send(&self, to: &str, body: &str) -> Result<SmsSent, NotifyError> {
-        let mut form: Vec<(&str, &str)> = vec![("To", to), ("From", &self.from), ("Body", body)];
+        // Numbers are written for people ("+39 300 000 0101"); the provider wants E.164.
+        let to: String = to
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        let mut form: Vec<(&str, &str)> = vec![("To", &to), ("From", &self.from), ("Body", body)];
         if let Some(url) = &self.status_callback_url {
             form.push(("StatusCallback", url));
         }
