@@ -10,9 +10,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Jobs;
+use crate::referral::directory::DirectoryHandle;
 use crate::referral::escalation::Escalation;
 use crate::referral::links::LinkSigner;
-use crate::referral::Directory;
 use crate::triage::questionnaire::Questionnaire;
 use crate::triage::TriageRules;
 use crate::web::console::live::BoardFeed;
@@ -24,8 +24,8 @@ pub struct AppState {
     pub db: Db,
     /// Configuration.
     pub config: Arc<Config>,
-    /// Territories and units.
-    pub directory: Arc<Directory>,
+    /// Territories, units, contacts and mediators (the version in use).
+    pub directory: DirectoryHandle,
     /// Turns callers' numbers into keyed hashes.
     pub hasher: Arc<CallerHasher>,
     /// Durable, batched writes of call records.

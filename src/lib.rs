@@ -27,6 +27,9 @@ pub enum Error {
     /// Bad directory file.
     #[error("directory {0}")]
     Directory(#[from] referral::DirectoryError),
+    /// The directory in the database cannot be used.
+    #[error("directory: {0}")]
+    DirectoryStore(#[from] referral::directory::StoreError),
     /// Bad intake questionnaire.
     #[error("intake questionnaire {0}")]
     Questionnaire(#[from] triage::questionnaire::QuestionnaireError),

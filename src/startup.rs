@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::{selftest, worker, Jobs, Worker, WorkerHandle};
+use crate::referral::directory::DirectoryHandle;
 use crate::referral::escalation::{self, Escalation};
 use crate::referral::links::LinkSigner;
 use crate::referral::notify::{Emailer, SmsClient};
@@ -81,6 +82,10 @@ impl Application {
             stopping.cancelled().await;
             streams.cancel();
         });
+        // Directory changes saved on other nodes reach this one within a poll.
+        self.state
+            .directory
+            .follow(self.state.db.clone(), self.state.shutdown.clone());
         let app = crate::web::router(self.state.clone());
         tracing::info!(addr = %self.addr, backend = ?self.state.db.backend(), "helpline serving");
         let served = axum::serve(
@@ -143,11 +148,16 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
     } else {
         "built-in Tuscan directory".to_string()
     };
+    // The file gives the territories and services every start; the units and people
+    // come from the database once it has them (admins manage them in the console).
+    let directory = DirectoryHandle::open(&db, directory, &source, Utc::now()).await?;
+    let current = directory.current();
     tracing::info!(
         %source,
-        territories = directory.territories.len(),
-        units = directory.units.len(),
-        mediators = directory.mediators.len(),
+        version = directory.version(),
+        territories = current.territories.len(),
+        units = current.units.len(),
+        mediators = current.mediators.len(),
         "directory loaded"
     );
     let clock = Clock::default();
@@ -155,7 +165,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
     let calls = CallLog::start(&db)?;
     // A fresh install has every unit, the coordinator and the mediators on call around
     // the clock from the directory; admins refine the rotas later.
-    let seeded = crate::referral::rota::seed_from_directory(&db, &directory, Utc::now()).await?;
+    let seeded = crate::referral::rota::seed_from_directory(&db, &current, Utc::now()).await?;
     if seeded > 0 {
         tracing::info!(
             rotas = seeded,
@@ -167,7 +177,6 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
         .map(LinkSigner::new)
         .ok_or_else(|| Error::Usage("cannot derive the link key".into()))?;
     let links = Arc::new(links);
-    let directory = Arc::new(directory);
     let notify = &config.notify;
     let escalation = Escalation {
         db: db.clone(),

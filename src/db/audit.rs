@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, DbError};
-use crate::with_db;
+use super::{Db, DbError, Tx};
+use crate::with_tx;
 
 /// One audit entry to append.
 #[derive(Debug, Clone)]
@@ -26,25 +26,32 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
-/// Appends one entry.
-pub async fn append(db: &Db, at: DateTime<Utc>, entry: &AuditEntry) -> Result<(), DbError> {
+/// Appends one entry inside a transaction: the change and its record commit together.
+pub async fn append_tx(tx: &mut Tx, at: DateTime<Utc>, entry: &AuditEntry) -> Result<(), DbError> {
     let detail = entry.detail.to_string();
-    with_db!(db, |pool| {
+    with_tx!(tx, |conn| {
         sqlx::query(
             "insert into audit_log (at, actor_user_id, actor, action, object_kind, object_id, address, detail) \
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(at)
-        .bind(entry.actor_user_id)
-        .bind(&entry.actor)
-        .bind(entry.action)
-        .bind(entry.object_kind)
-        .bind(&entry.object_id)
-        .bind(&entry.address)
-        .bind(&detail)
-        .execute(pool)
-        .await
-        .map(|_| ())
+            .bind(at)
+            .bind(entry.actor_user_id)
+            .bind(&entry.actor)
+            .bind(entry.action)
+            .bind(entry.object_kind)
+            .bind(&entry.object_id)
+            .bind(&entry.address)
+            .bind(&detail)
+            .execute(conn)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
+}
+
+/// Appends one entry.
+pub async fn append(db: &Db, at: DateTime<Utc>, entry: &AuditEntry) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    append_tx(&mut tx, at, entry).await?;
+    tx.commit().await
 }

@@ -72,7 +72,7 @@ pub fn candidates<'d>(directory: &'d Directory, request: &Request<'_>) -> Vec<&'
         .units
         .iter()
         .filter(|u| u.territory == home.code || home.neighbours.contains(&u.territory))
-        .filter(|u| u.services.iter().any(|s| request.services.contains(s)))
+        .filter(|u| request.services.iter().any(|s| u.offers(s)))
         .collect()
 }
 
@@ -107,13 +107,20 @@ pub fn propose(
         }
     }
     let mut unstaffed: Vec<&str> = Vec::new();
+    // Shelters of the home territory that would take the person but have no free bed.
+    let full: Vec<&str> = directory
+        .active_units()
+        .filter(|u| u.territory == home.code && u.beds == Some(0))
+        .filter(|u| u.services.iter().any(|s| uncovered.contains(s)))
+        .map(|u| u.name.as_str())
+        .collect();
     for (code, name, is_home) in places {
         while !uncovered.is_empty() {
             let units = directory.units.iter().filter(|u| u.territory == code);
             // The unit covering most of what is still needed; then one speaking the
             // language; then the directory's order.
             let best = units
-                .filter(|u| u.services.iter().any(|s| uncovered.contains(s)))
+                .filter(|u| uncovered.iter().any(|s| u.offers(s)))
                 .filter(|u| {
                     let staffed = on_call(u);
                     if !staffed && !unstaffed.contains(&u.name.as_str()) {
@@ -122,7 +129,7 @@ pub fn propose(
                     staffed
                 })
                 .max_by_key(|u| {
-                    let covers = u.services.iter().filter(|s| uncovered.contains(s)).count();
+                    let covers = uncovered.iter().filter(|s| u.offers(s)).count();
                     let speaks = request
                         .language
                         .is_some_and(|l| u.languages.iter().any(|x| x == l));
@@ -131,7 +138,7 @@ pub fn propose(
             let Some(unit) = best else { break };
             let services: Vec<String> = uncovered
                 .iter()
-                .filter(|s| unit.services.contains(s))
+                .filter(|s| unit.offers(s))
                 .cloned()
                 .collect();
             uncovered.retain(|s| !services.contains(s));
@@ -142,8 +149,19 @@ pub fn propose(
                     format!("Unit of the {name} territory for: {en}"),
                 )
             } else {
-                let (home_name, why_it, why_en) =
-                    (&home.name, "nessuna unità disponibile", "no unit available");
+                let home_name = &home.name;
+                let (why_it, why_en) = if full.is_empty() {
+                    (
+                        "nessuna unità disponibile".to_string(),
+                        "no unit available".to_string(),
+                    )
+                } else {
+                    let full = full.join(", ");
+                    (
+                        format!("nessun posto libero ({full})"),
+                        format!("no free bed ({full})"),
+                    )
+                };
                 Text::new(
                     format!("A {home_name} {why_it} per: {it}; unità del territorio vicino di {name}"),
                     format!("In {home_name} {why_en} for: {en}; unit of the neighbouring {name} territory"),

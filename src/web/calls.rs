@@ -114,7 +114,7 @@ pub async fn open_call(
     let caller = match &body.caller_number {
         Some(raw) => state
             .hasher
-            .fingerprint(raw, &state.directory)
+            .fingerprint(raw, &state.directory.current())
             .map_err(|e| ApiError::invalid("caller_number", e.to_string()))?,
         None => CallerFingerprint {
             hash: None,

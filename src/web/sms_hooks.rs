@@ -114,7 +114,7 @@ async fn inbound(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         return twiml(EMPTY_TWIML);
     };
     let from = digits(&sms.from);
-    let directory = &state.directory;
+    let directory = state.directory.current();
     let referral = match referrals::get(&state.db, id).await {
         Ok(Some(r)) => r,
         Ok(None) => return twiml(EMPTY_TWIML),

@@ -21,7 +21,7 @@ fn row_for(html: &str, unit: &str) -> String {
 }
 
 /// A walk-in intake in Firenze needing emergency shelter tonight; returns its path.
-async fn urgent_intake(c: &Console) -> String {
+pub(crate) async fn urgent_intake(c: &Console) -> String {
     let r = c
         .submit("/intakes/new", "/intakes", &[("source", "walk_in")])
         .await;

@@ -33,6 +33,7 @@ impl Escalation {
             };
             let speaks = self
                 .directory
+                .current()
                 .mediators
                 .iter()
                 .any(|m| m.code == code && m.languages.iter().any(|l| l == language));
@@ -89,8 +90,8 @@ impl Escalation {
             // Someone already answered: nothing to send.
             return Ok(());
         }
-        let mediator = self
-            .directory
+        let directory = self.directory.current();
+        let mediator = directory
             .mediators
             .iter()
             .find(|d| d.code == code)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::directory::Directory;
+use super::directory::DirectoryHandle;
 use super::links::{self, LinkClaims, LinkSigner};
 use super::notify::{Emailer, SmsClient};
 use super::referrals::{self, Referral, COORDINATOR};
@@ -36,7 +36,7 @@ pub struct Escalation {
     /// Storage.
     pub db: Db,
     /// Units, contacts, the coordinator.
-    pub directory: Arc<Directory>,
+    pub directory: DirectoryHandle,
     /// Policies.
     pub policies: EscalationConfig,
     /// E-mail, when configured.
@@ -92,7 +92,8 @@ impl Escalation {
     }
 
     fn coordinator(&self) -> Recipient {
-        let c = &self.directory.coordinator;
+        let dir = self.directory.current();
+        let c = &dir.coordinator;
         Recipient {
             key: "coordinator".into(),
             name: c.name.clone(),
@@ -103,6 +104,7 @@ impl Escalation {
 
     fn contact(&self, unit: &str, code: &str) -> Option<Recipient> {
         self.directory
+            .current()
             .contacts
             .iter()
             .find(|c| c.code == code && c.unit == unit)
@@ -234,7 +236,8 @@ impl Escalation {
                     .emailer
                     .as_ref()
                     .ok_or_else(|| JobFailure::permanent("e-mail not configured"))?;
-                let (subject, body) = message::email(&self.directory, &r, &recipient.name, &url);
+                let (subject, body) =
+                    message::email(&self.directory.current(), &r, &recipient.name, &url);
                 emailer
                     .send(
                         &recipient.email,
@@ -251,7 +254,7 @@ impl Escalation {
                     .sms
                     .as_ref()
                     .ok_or_else(|| JobFailure::permanent("SMS not configured"))?;
-                let body = message::sms(&self.directory, &r, &url);
+                let body = message::sms(&self.directory.current(), &r, &url);
                 Some(
                     sms.send(&recipient.mobile, &body)
                         .await

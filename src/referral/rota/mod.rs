@@ -346,7 +346,7 @@ fn is_whole_minute(t: NaiveTime) -> bool {
 /// night operators) are checked in the database by the caller.
 pub fn check_entry(dir: &Directory, target: &Target, person: &Person) -> Result<(), RotaError> {
     match target {
-        Target::Unit(code) if !dir.units.iter().any(|u| &u.code == code) => {
+        Target::Unit(code) if !dir.active_units().any(|u| &u.code == code) => {
             return Err(RotaError::UnknownUnit(code.clone()))
         }
         Target::Mediators(language)

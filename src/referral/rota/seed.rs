@@ -15,8 +15,7 @@ pub fn directory_targets(dir: &Directory) -> Vec<Target> {
     let mut languages: Vec<&String> = dir.mediators.iter().flat_map(|m| &m.languages).collect();
     languages.sort();
     languages.dedup();
-    dir.units
-        .iter()
+    dir.active_units()
         .map(|u| Target::Unit(u.code.clone()))
         .chain([Target::Coordinator])
         .chain(languages.into_iter().map(|l| Target::Mediators(l.clone())))

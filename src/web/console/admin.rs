@@ -63,8 +63,8 @@ async fn page(
         .collect();
     let units = state
         .directory
-        .units
-        .iter()
+        .current()
+        .active_units()
         .map(|u| (u.code.clone(), u.name.clone()))
         .collect();
     let page = UsersPage {
@@ -161,7 +161,13 @@ fn checked_unit(
                 "A territorial contact must belong to a unit.",
             )
             .into()),
-        (Role::Contact, code) if state.directory.units.iter().any(|u| u.code == code) => {
+        (Role::Contact, code)
+            if state
+                .directory
+                .current()
+                .active_units()
+                .any(|u| u.code == code) =>
+        {
             Ok(Some(code.into()))
         }
         (Role::Contact, _) => Err(session

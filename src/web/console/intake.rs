@@ -565,7 +565,11 @@ async fn summary_page(
             unit: p
                 .unit
                 .unwrap_or_else(|| crate::referral::referrals::COORDINATOR.to_string()),
-            services: crate::referral::routing::service_names(&state.directory, lang, &p.services),
+            services: crate::referral::routing::service_names(
+                &state.directory.current(),
+                lang,
+                &p.services,
+            ),
             reason: lang.pick(&p.reason.it, &p.reason.en).to_string(),
         })
         .collect();
@@ -582,8 +586,8 @@ async fn summary_page(
     };
     let mut unit_choices: Vec<(String, String)> = state
         .directory
-        .units
-        .iter()
+        .current()
+        .active_units()
         .map(|u| (u.code.clone(), u.name.clone()))
         .collect();
     unit_choices.push((
@@ -647,6 +651,7 @@ fn services_of(state: &AppState, lang: Lang, triage: &Triage) -> Vec<String> {
         .map(|code| {
             state
                 .directory
+                .current()
                 .services
                 .iter()
                 .find(|s| &s.code == code)

@@ -163,6 +163,7 @@ pub async fn show(
         };
     let mut mediators: Vec<MediatorRow> = state
         .directory
+        .current()
         .mediators
         .iter()
         .filter(|d| d.languages.iter().any(|l| l == &m.language))
@@ -219,7 +220,13 @@ pub async fn change(
     };
     let mediator = Some(form.text("mediator")).filter(|m| !m.is_empty());
     if let Some(code) = mediator {
-        if !state.directory.mediators.iter().any(|d| d.code == code) {
+        if !state
+            .directory
+            .current()
+            .mediators
+            .iter()
+            .any(|d| d.code == code)
+        {
             return mediation_error(MediationError::MediatorNeeded, session.lang);
         }
     }

@@ -7,6 +7,8 @@ pub mod audit_page;
 pub mod board;
 pub mod board_data;
 pub mod closing;
+pub mod directory_forms;
+pub mod directory_page;
 pub mod failures_page;
 pub mod form;
 pub mod intake;
@@ -44,6 +46,49 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(admin::list).post(admin::add))
         .route("/admin/users/{id}", post(admin::update))
         .route("/admin/users/{id}/reset", post(admin::reset))
+        .route("/admin/directory", get(directory_page::overview))
+        .route(
+            "/admin/directory/coordinator",
+            get(directory_forms::coordinator_show).post(directory_forms::coordinator_update),
+        )
+        .route("/admin/directory/units", post(directory_forms::unit_create))
+        .route("/admin/directory/units/new", get(directory_forms::unit_new))
+        .route(
+            "/admin/directory/units/{code}",
+            get(directory_forms::unit_show).post(directory_forms::unit_update),
+        )
+        .route(
+            "/admin/directory/contacts",
+            post(directory_forms::contact_create),
+        )
+        .route(
+            "/admin/directory/contacts/new",
+            get(directory_forms::contact_new),
+        )
+        .route(
+            "/admin/directory/contacts/{code}",
+            get(directory_forms::contact_show).post(directory_forms::contact_update),
+        )
+        .route(
+            "/admin/directory/contacts/{code}/remove",
+            post(directory_forms::contact_remove),
+        )
+        .route(
+            "/admin/directory/mediators",
+            post(directory_forms::mediator_create),
+        )
+        .route(
+            "/admin/directory/mediators/new",
+            get(directory_forms::mediator_new),
+        )
+        .route(
+            "/admin/directory/mediators/{code}",
+            get(directory_forms::mediator_show).post(directory_forms::mediator_update),
+        )
+        .route(
+            "/admin/directory/mediators/{code}/remove",
+            post(directory_forms::mediator_remove),
+        )
         .route("/admin/rotas", get(rota_page::list))
         .route("/admin/rotas/{target}", get(rota_page::show))
         .route("/admin/rotas/{target}/shifts", post(rota_page::add_shift))

@@ -41,6 +41,7 @@ async fn staffed_units(
         let reachable = people.iter().any(|oc| match &oc.person {
             rota::Person::Contact(code) => state
                 .directory
+                .current()
                 .contacts
                 .iter()
                 .any(|c| &c.code == code && c.unit == unit.code),
@@ -68,9 +69,10 @@ pub async fn proposal(
     };
     // Ask the rotas only about the units routing may choose: those of the territory and
     // its neighbours that offer a service needed.
-    let candidates = routing::candidates(&state.directory, &request);
+    let directory = state.directory.current();
+    let candidates = routing::candidates(&directory, &request);
     let staffed = staffed_units(state, &candidates, state.clock.now()).await?;
-    Ok(routing::propose(&state.directory, &request, &|u| {
+    Ok(routing::propose(&directory, &request, &|u| {
         staffed.contains(&u.code)
     }))
 }
@@ -84,6 +86,7 @@ pub fn unit_name(state: &AppState, lang: Lang, code: &str) -> String {
     }
     state
         .directory
+        .current()
         .units
         .iter()
         .find(|u| u.code == code)
@@ -151,7 +154,13 @@ pub async fn send(State(state): State<AppState>, Path(id): Path<i64>, posted: Po
         } else {
             unit.to_string()
         };
-        if unit != COORDINATOR && !state.directory.units.iter().any(|u| u.code == unit) {
+        if unit != COORDINATOR
+            && !state
+                .directory
+                .current()
+                .active_units()
+                .any(|u| u.code == unit)
+        {
             return PageError::bad_form(lang).into_response();
         }
         let reason = if unit == proposed {
@@ -251,6 +260,7 @@ fn case_view(state: &AppState, lang: Lang, r: Referral) -> CaseView {
         .map(|c| {
             state
                 .directory
+                .current()
                 .services
                 .iter()
                 .find(|s| &s.code == c)

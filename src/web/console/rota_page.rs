@@ -107,15 +107,15 @@ fn user_error(e: UserError, lang: Lang) -> Response {
 }
 
 /// What the pages need to name targets and people, and to tell stale entries.
-struct Names<'a> {
-    dir: &'a Directory,
+struct Names {
+    dir: std::sync::Arc<Directory>,
     /// Every user by id: name, and whether they may be on the night rota.
     users: HashMap<i64, (String, bool)>,
     lang: Lang,
 }
 
-impl<'a> Names<'a> {
-    async fn load(state: &'a AppState, lang: Lang) -> Result<Self, Response> {
+impl Names {
+    async fn load(state: &AppState, lang: Lang) -> Result<Self, Response> {
         let users = manage::list(&state.db)
             .await
             .map_err(|e| user_error(e, lang))?
@@ -126,7 +126,7 @@ impl<'a> Names<'a> {
             })
             .collect();
         Ok(Self {
-            dir: &state.directory,
+            dir: state.directory.current(),
             users,
             lang,
         })
@@ -188,7 +188,7 @@ impl<'a> Names<'a> {
     fn fits(&self, target: &Target, person: &Person) -> bool {
         match person {
             Person::User(id) => self.users.get(id).is_some_and(|(_, night)| *night),
-            _ => check_entry(self.dir, target, person).is_ok(),
+            _ => check_entry(&self.dir, target, person).is_ok(),
         }
     }
 
@@ -283,7 +283,8 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
         Ok(n) => n,
         Err(r) => return r,
     };
-    let dir = &state.directory;
+    let dir = state.directory.current();
+    let dir = &*dir;
     let now = state.clock.now();
     let report = match rota::coverage(&state.db, dir, now, now + Duration::days(WARNING_DAYS)).await
     {
@@ -295,8 +296,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
         .iter()
         .map(|t| {
             let units = dir
-                .units
-                .iter()
+                .active_units()
                 .filter(|u| u.territory == t.code)
                 .map(|u| Target::Unit(u.code.clone()))
                 .collect();
@@ -594,7 +594,10 @@ async fn target_page(
         Ok(r) => r,
         Err(r) => return r,
     };
-    if !known(&state.directory, target) && rota.shifts.is_empty() && rota.overrides.is_empty() {
+    if !known(&state.directory.current(), target)
+        && rota.shifts.is_empty()
+        && rota.overrides.is_empty()
+    {
         return PageError::not_found(lang).into_response();
     }
     let on_call = rota
@@ -816,7 +819,7 @@ fn override_detail(id: i64, o: &Override) -> serde_json::Value {
 fn admitted(state: &AppState, session: &Session, raw: &str) -> Result<Target, PageError> {
     session.require(&ROTA_ROLES)?;
     let target = parse_target(raw, session.lang)?;
-    if known(&state.directory, &target) {
+    if known(&state.directory.current(), &target) {
         Ok(target)
     } else {
         Err(PageError::not_found(session.lang))
@@ -839,7 +842,7 @@ pub async fn add_shift(
     let added = match shift_of(&form, lang) {
         Ok(shift) => rota::add_shift(
             &state.db,
-            &state.directory,
+            &state.directory.current(),
             &target,
             &shift,
             Some(session.user.id),
@@ -899,7 +902,7 @@ pub async fn add_override(
     let added = match override_of(&form, lang) {
         Ok(o) => rota::add_override(
             &state.db,
-            &state.directory,
+            &state.directory.current(),
             &target,
             &o,
             Some(session.user.id),

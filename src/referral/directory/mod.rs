@@ -1,16 +1,30 @@
 //! The directory: territories (with their landline prefixes), kinds of unit, services,
-//! units, on-call contacts and mediators, read from `config/directory.toml`.
+//! units, on-call contacts and mediators.
 //!
-//! Loaded once at start and checked as a whole: a reference to an unknown territory, a
-//! prefix claimed by two territories or a duplicate code refuses to start, naming the key.
+//! Two parts with two owners. The reference part (services, kinds of unit, territories
+//! and their prefixes) is read from `config/directory.toml` at every start: triage rules
+//! and caller territory hints are written against it. The people and places (the
+//! coordinator, units, contacts, mediators: [`Entries`]) are seeded from the same file
+//! into an empty database and from then on managed by admins in the console, every
+//! change kept as a new version (`store.rs`, `handle.rs`, `edit.rs`). Either way the
+//! whole directory is checked: an unknown reference, a prefix claimed by two territories
+//! or a duplicate code is refused, naming the key.
+
+mod edit;
+mod handle;
+mod store;
+
+pub use edit::{fingerprint, Edit, EditError, Outcome};
+pub use handle::DirectoryHandle;
+pub use store::{history, DirectoryVersion, StoreError};
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The Tuscan directory compiled into the binary, used when the default file is missing.
-pub const EMBEDDED_DIRECTORY: &str = include_str!("../../config/directory.toml");
+pub const EMBEDDED_DIRECTORY: &str = include_str!("../../../config/directory.toml");
 
 /// A directory that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +55,7 @@ pub struct Directory {
 }
 
 /// A person reachable by e-mail and SMS (staff, never a caller).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
     /// Display name.
@@ -83,7 +97,7 @@ pub struct Territory {
 }
 
 /// A territorial unit.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Unit {
     /// Stable code.
@@ -99,13 +113,49 @@ pub struct Unit {
     /// Language codes spoken.
     #[serde(default)]
     pub languages: Vec<String>,
-    /// Beds, for shelters only.
+    /// Free beds, for shelters only; a shelter with none is not proposed for a place.
     #[serde(default)]
     pub beds: Option<u32>,
+    /// A unit closed or suspended stays in the directory for the record of what it
+    /// received, but routing, rotas and new accounts no longer see it.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl Unit {
+    /// Whether the unit can take `service` now: active, offering it, and for a place in
+    /// a shelter, with a free bed (unknown counts as free).
+    pub fn offers(&self, service: &str) -> bool {
+        self.active
+            && self.services.iter().any(|s| s == service)
+            && !(SHELTER_KINDS.contains(&service) && self.beds == Some(0))
+    }
+}
+
+/// The part of the directory admins manage: who and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entries {
+    /// The regional coordinator.
+    pub coordinator: Person,
+    /// Territorial units.
+    pub units: Vec<Unit>,
+    /// On-call contacts of the units.
+    pub contacts: Vec<Contact>,
+    /// Linguistic-cultural mediators.
+    pub mediators: Vec<Mediator>,
 }
 
 /// A unit's on-call contact.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Stable code.
@@ -123,7 +173,7 @@ pub struct Contact {
 }
 
 /// Whether a contact is reached first or on escalation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContactRole {
     /// Reached first.
@@ -133,7 +183,7 @@ pub enum ContactRole {
 }
 
 /// A linguistic-cultural mediator.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mediator {
     /// Stable code.
@@ -166,6 +216,41 @@ impl Directory {
         }
     }
 
+    /// The managed part.
+    pub fn entries(&self) -> Entries {
+        Entries {
+            coordinator: self.coordinator.clone(),
+            units: self.units.clone(),
+            contacts: self.contacts.clone(),
+            mediators: self.mediators.clone(),
+        }
+    }
+
+    /// This directory's reference part with other entries, checked as a whole.
+    pub fn with_entries(&self, entries: Entries) -> Result<Self, String> {
+        let dir = Self {
+            coordinator: entries.coordinator,
+            services: self.services.clone(),
+            unit_kinds: self.unit_kinds.clone(),
+            territories: self.territories.clone(),
+            units: entries.units,
+            contacts: entries.contacts,
+            mediators: entries.mediators,
+        };
+        dir.check()?;
+        Ok(dir)
+    }
+
+    /// The units routing, rotas and new accounts may use.
+    pub fn active_units(&self) -> impl Iterator<Item = &Unit> {
+        self.units.iter().filter(|u| u.active)
+    }
+
+    /// A unit by code (active or not: old referrals name closed units too).
+    pub fn unit(&self, code: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.code == code)
+    }
+
     /// Parses and checks directory text; `source_name` appears in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, DirectoryError> {
         let err = |message: String| DirectoryError {
@@ -196,6 +281,26 @@ impl Directory {
         let units = unique_codes("units", self.units.iter().map(|u| u.code.as_str()))?;
         unique_codes("contacts", self.contacts.iter().map(|c| c.code.as_str()))?;
         unique_codes("mediators", self.mediators.iter().map(|m| m.code.as_str()))?;
+        let entries = self
+            .units
+            .iter()
+            .map(|u| ("units", &u.code, &u.name))
+            .chain(self.contacts.iter().map(|c| ("contacts", &c.code, &c.name)))
+            .chain(
+                self.mediators
+                    .iter()
+                    .map(|m| ("mediators", &m.code, &m.name)),
+            );
+        for (section, code, name) in entries {
+            if !is_code(code) {
+                return Err(format!(
+                    "key `{section}.code`: `{code}` is not a code; expected 1 to 40 of a-z, 0-9, '-' and '_'"
+                ));
+            }
+            if name.trim().is_empty() {
+                return Err(format!("key `{section}.name`: `{code}` has an empty name"));
+            }
+        }
         let expect =
             |set: &HashSet<&str>, value: &str, key: String, what: &str| -> Result<(), String> {
                 if set.contains(value) {
@@ -312,9 +417,37 @@ fn unique_codes<'a>(
     Ok(seen)
 }
 
+/// Whether `code` is a directory code: 1 to 40 of a-z, 0-9, '-' and '_'.
+pub fn is_code(code: &str) -> bool {
+    (1..=40).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Whether `l` looks like an ISO 639 language code ("it", "pcm").
+fn is_language(l: &str) -> bool {
+    (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// Whether `email` looks like an e-mail address (the SMTP server has the last word).
+fn is_email(email: &str) -> bool {
+    email.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+    })
+}
+
+/// Whether `mobile` is a number in international format (spaces allowed).
+fn is_mobile(mobile: &str) -> bool {
+    let digits: String = mobile.chars().filter(|c| !c.is_whitespace()).collect();
+    digits
+        .strip_prefix('+')
+        .is_some_and(|d| d.len() >= 8 && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn check_languages(key: &str, languages: &[String]) -> Result<(), String> {
     for l in languages {
-        if !(2..=3).contains(&l.len()) || !l.bytes().all(|b| b.is_ascii_lowercase()) {
+        if !is_language(l) {
             return Err(format!("key `{key}`: `{l}` is not a language code; expected ISO 639 like \"it\" or \"pcm\""));
         }
     }
@@ -322,19 +455,12 @@ fn check_languages(key: &str, languages: &[String]) -> Result<(), String> {
 }
 
 fn check_person(key: &str, email: &str, mobile: &str) -> Result<(), String> {
-    let valid_email = email.split_once('@').is_some_and(|(user, domain)| {
-        !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
-    });
-    if !valid_email {
+    if !is_email(email) {
         return Err(format!(
             "key `{key}.email`: `{email}` is not an e-mail address"
         ));
     }
-    let digits: String = mobile.chars().filter(|c| !c.is_whitespace()).collect();
-    let valid_mobile = digits
-        .strip_prefix('+')
-        .is_some_and(|d| d.len() >= 8 && d.bytes().all(|b| b.is_ascii_digit()));
-    if !valid_mobile {
+    if !is_mobile(mobile) {
         return Err(format!(
             "key `{key}.mobile`: `{mobile}` is not a mobile number; expected +39 …"
         ));
