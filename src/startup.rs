@@ -237,7 +237,8 @@ fn start_worker(state: &AppState) -> Option<WorkerHandle> {
     .register(selftest::SelfTest)
     .register(escalation::StepHandler(state.escalation.clone()))
     .register(escalation::NotifyHandler(state.escalation.clone()))
-    .register(escalation::MediationNotifyHandler(state.escalation.clone()));
+    .register(escalation::MediationNotifyHandler(state.escalation.clone()))
+    .register(escalation::MediationStepHandler(state.escalation.clone()));
     Some(w.spawn())
 }
 

@@ -20,7 +20,7 @@ const TOKEN: &str = "f00dcafef00dcafef00dcafef00dcafe";
 const SENDER: &str = "+390550000000";
 
 /// Waits until `f` holds (the worker runs on its own); fails after 15 s.
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..300 {
         if f() {
             return;
@@ -30,17 +30,17 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
     panic!("never: {what}");
 }
 
-struct Story {
-    app: TestApp,
-    smtp: SmtpServer,
-    sms: FakeSmsProvider,
-    console: Console,
-    summary: String,
+pub(crate) struct Story {
+    pub app: TestApp,
+    pub smtp: SmtpServer,
+    pub sms: FakeSmsProvider,
+    pub console: Console,
+    pub summary: String,
 }
 
 /// A service with e-mail and SMS, and a P1 referral just sent to Firenze's emergency
 /// shelter, its first e-mail and SMS received.
-async fn p1_sent(backend: Backend) -> Option<Story> {
+pub(crate) async fn p1_sent(backend: Backend) -> Option<Story> {
     p1_sent_with(backend, TOKEN, 0).await
 }
 

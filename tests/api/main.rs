@@ -16,6 +16,7 @@ mod errors;
 mod escalation;
 mod intake;
 mod jobs;
+mod mediation_chain;
 mod nodes;
 mod notify;
 mod ops;

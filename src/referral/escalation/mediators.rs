@@ -1,61 +1,189 @@
-//! Calling mediators: a mediation request asked for in the console is sent, by the
-//! channels of the P1 policy, to every mediator on call for its language (the mediators'
-//! rota), each as a durable job with an idempotency key. A request already accepted,
-//! joined or closed when its job runs sends nothing.
+//! Calling mediators: a mediation request asked for in the console goes, step by step
+//! like a referral (`[escalation.mediation]`), to the mediators on call for its
+//! language, then to every mediator who speaks it, then to the regional coordinator,
+//! until somebody answers. The first step is queued with the request; each later one is
+//! a durable job (`mediation.step`) and every message a job of its own with an
+//! idempotency key. A request already accepted, joined, called back or closed when a
+//! job runs ends the chain and sends nothing.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::{enqueue_in_db, Channel, Escalation};
+use super::{Channel, Escalation};
 use crate::db::{DbError, Tx};
+use crate::jobs::store::enqueue_in;
 use crate::jobs::{Job, JobFailure, NewJob};
 use crate::referral::rota::{self, Person, Target};
 use crate::triage::{languages, mediation};
 
-/// Kind of the job notifying one mediator on one channel.
+/// Kind of the job notifying one person on one channel.
 pub const MEDIATION_NOTIFY: &str = "mediation.notify";
+/// Kind of the job running one step of a request's chain.
+pub const MEDIATION_STEP: &str = "mediation.step";
+
+/// Whether nobody has answered the request yet.
+fn waiting(state: mediation::MediationState) -> bool {
+    matches!(
+        state,
+        mediation::MediationState::Requested | mediation::MediationState::Unanswered
+    )
+}
+
+fn step_job(request: i64, minute: u32, run_at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: MEDIATION_STEP.into(),
+        payload: json!({ "mediation": request, "minute": minute }),
+        run_at,
+        idempotency_key: Some(format!("mediation:{request}:step:{minute}")),
+        max_attempts: None,
+    }
+}
+
+fn request_of(job: &Job) -> Result<i64, JobFailure> {
+    job.payload
+        .get("mediation")
+        .and_then(|v| v.as_i64())
+        .ok_or_else(|| JobFailure::permanent("payload needs mediation"))
+}
+
+fn minute_of(job: &Job) -> u32 {
+    job.payload
+        .get("minute")
+        .and_then(|v| v.as_u64())
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(0)
+}
 
 impl Escalation {
-    /// Queues the notifications of a new mediation request to the mediators on call
-    /// for `language`; returns how many were queued (0: nobody on call, or no channel).
+    /// Queues the first step of a new mediation request (the mediators on call for
+    /// `language`, or the coordinator when nobody speaks it) and the next step of its
+    /// chain; returns how many messages were queued.
     pub async fn call_mediators(
         &self,
         request: i64,
         language: &str,
         now: DateTime<Utc>,
     ) -> Result<usize, DbError> {
-        let on_call =
-            rota::on_call(&self.db, &Target::Mediators(language.to_string()), now).await?;
-        let mut queued = 0;
-        for oc in on_call {
-            let Person::Mediator(code) = oc.person else {
-                continue;
-            };
-            let speaks = self
-                .directory
-                .current()
+        let mut tx = self.db.begin().await?;
+        let queued = self
+            .mediation_step(&mut tx, request, language, 0, now, now)
+            .await?;
+        tx.commit().await?;
+        self.jobs.wake();
+        Ok(queued)
+    }
+
+    /// Who the step at `minute` of a request in `language` reaches: `mediator:<code>`
+    /// keys, and `coordinator` when the policy says so or nobody else can be reached.
+    async fn mediation_audience(
+        &self,
+        language: &str,
+        minute: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, DbError> {
+        let audience = self.policies.mediation.audience(minute);
+        let directory = self.directory.current();
+        let speaks = |code: &str| {
+            directory
                 .mediators
                 .iter()
-                .any(|m| m.code == code && m.languages.iter().any(|l| l == language));
-            if !speaks {
-                continue;
+                .any(|m| m.code == code && m.languages.iter().any(|l| l == language))
+        };
+        let mut out: Vec<String> = Vec::new();
+        let on_call =
+            rota::on_call(&self.db, &Target::Mediators(language.to_string()), now).await?;
+        for oc in on_call {
+            if let Person::Mediator(code) = oc.person {
+                let key = format!("mediator:{code}");
+                if speaks(&code) && !out.contains(&key) {
+                    out.push(key);
+                }
             }
-            for channel in self.usable_channels(&self.policies.p1.channels) {
+        }
+        if audience.backup {
+            for m in directory.mediators.iter().filter(|m| speaks(&m.code)) {
+                let key = format!("mediator:{}", m.code);
+                if !out.contains(&key) {
+                    out.push(key);
+                }
+            }
+        }
+        if audience.coordinator || out.is_empty() {
+            out.push("coordinator".into());
+        }
+        Ok(out)
+    }
+
+    /// Queues the messages of the step at `minute` and the next step, in `tx`.
+    async fn mediation_step(
+        &self,
+        tx: &mut Tx,
+        request: i64,
+        language: &str,
+        minute: u32,
+        requested_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, DbError> {
+        let policy = &self.policies.mediation;
+        let mut queued = 0;
+        for to in self.mediation_audience(language, minute, now).await? {
+            for channel in self.usable_channels(&policy.channels) {
                 let job = NewJob {
                     kind: MEDIATION_NOTIFY.into(),
-                    payload: json!({ "mediation": request, "mediator": code, "channel": channel.as_str() }),
+                    payload: json!({ "mediation": request, "minute": minute, "to": to, "channel": channel.as_str() }),
                     run_at: now,
                     idempotency_key: Some(format!(
-                        "mediation:{request}:{code}:{}",
+                        "mediation:{request}:{minute}:{to}:{}",
                         channel.as_str()
                     )),
                     max_attempts: None,
                 };
-                enqueue_in_db(&self.jobs, &job, now).await?;
+                enqueue_in(tx, &job, self.jobs.default_max_attempts(), now).await?;
                 queued += 1;
             }
         }
+        if let Some(next) = policy.next_step(minute) {
+            let at = requested_at + Duration::minutes(i64::from(next));
+            enqueue_in(
+                tx,
+                &step_job(request, next, at),
+                self.jobs.default_max_attempts(),
+                now,
+            )
+            .await?;
+        }
         Ok(queued)
+    }
+
+    pub(super) async fn run_mediation_step(
+        &self,
+        job: &Job,
+        tx: &mut Tx,
+    ) -> Result<(), JobFailure> {
+        let request = request_of(job)?;
+        let m = match mediation::get(&self.db, request).await {
+            Ok(m) => m,
+            Err(mediation::MediationError::NotFound) => {
+                return Err(JobFailure::permanent("no such mediation request"))
+            }
+            Err(e) => return Err(JobFailure::retry(e.to_string())),
+        };
+        if !waiting(m.state) {
+            // Answered: the chain ends here.
+            return Ok(());
+        }
+        let now = self.clock.now();
+        self.mediation_step(
+            tx,
+            request,
+            &m.language,
+            minute_of(job),
+            m.requested_at,
+            now,
+        )
+        .await?;
+        self.jobs.wake();
+        Ok(())
     }
 
     pub(super) async fn run_mediation_notify(
@@ -70,12 +198,14 @@ impl Escalation {
                 .unwrap_or_default()
                 .to_string()
         };
-        let request = job
-            .payload
-            .get("mediation")
-            .and_then(|v| v.as_i64())
-            .ok_or_else(|| JobFailure::permanent("payload needs mediation"))?;
-        let (code, channel) = (text("mediator"), text("channel"));
+        let request = request_of(job)?;
+        let minute = minute_of(job);
+        // Jobs queued before chains existed name the mediator alone.
+        let to = match text("to") {
+            t if t.is_empty() => format!("mediator:{}", text("mediator")),
+            t => t,
+        };
+        let channel = text("channel");
         let m = match mediation::get(&self.db, request).await {
             Ok(m) => m,
             Err(mediation::MediationError::NotFound) => {
@@ -83,26 +213,38 @@ impl Escalation {
             }
             Err(e) => return Err(JobFailure::retry(e.to_string())),
         };
-        if !matches!(
-            m.state,
-            mediation::MediationState::Requested | mediation::MediationState::Unanswered
-        ) {
+        if !waiting(m.state) {
             // Someone already answered: nothing to send.
             return Ok(());
         }
         let directory = self.directory.current();
-        let mediator = directory
-            .mediators
-            .iter()
-            .find(|d| d.code == code)
-            .ok_or_else(|| JobFailure::permanent("mediator no longer in the directory"))?;
         let language = languages::language(&m.language)
             .map(|l| l.it)
             .unwrap_or(m.language.as_str());
-        let body = format!(
-            "Numero Verde Anti-Tratta: richiesta di mediazione n. {request} in {language}. \
-             Chiama il numero verde 800 186 086 e cita la richiesta {request}."
-        );
+        let (email, mobile, body) = match to.strip_prefix("mediator:") {
+            Some(code) => {
+                let mediator = directory
+                    .mediators
+                    .iter()
+                    .find(|d| d.code == code)
+                    .ok_or_else(|| JobFailure::permanent("mediator no longer in the directory"))?;
+                let body = format!(
+                    "Numero Verde Anti-Tratta: richiesta di mediazione n. {request} in {language}. \
+                     Chiama il numero verde 800 186 086 e cita la richiesta {request}."
+                );
+                (mediator.email.clone(), mediator.mobile.clone(), body)
+            }
+            None if to == "coordinator" => {
+                let c = &directory.coordinator;
+                let body = format!(
+                    "Numero Verde Anti-Tratta: nessun mediatore ha ancora risposto alla richiesta di \
+                     mediazione n. {request} in {language} (da {minute} minuti). Aiutaci a trovarne \
+                     uno: chiama il numero verde 800 186 086 e cita la richiesta {request}."
+                );
+                (c.email.clone(), c.mobile.clone(), body)
+            }
+            None => return Err(JobFailure::permanent("unknown recipient")),
+        };
         match channel.as_str() {
             "email" => {
                 let emailer = self
@@ -110,14 +252,9 @@ impl Escalation {
                     .as_ref()
                     .ok_or_else(|| JobFailure::permanent("e-mail not configured"))?;
                 let subject = format!("[Mediazione] Richiesta n. {request} – {language}");
-                let key = format!("mediation-{request}-{code}");
+                let key = format!("mediation-{request}-{minute}-{}", to.replace(':', "-"));
                 emailer
-                    .send(
-                        &mediator.email,
-                        &subject,
-                        &body,
-                        &emailer.message_id_for(&key),
-                    )
+                    .send(&email, &subject, &body, &emailer.message_id_for(&key))
                     .await
                     .map_err(JobFailure::from)?;
             }
@@ -126,9 +263,7 @@ impl Escalation {
                     .sms
                     .as_ref()
                     .ok_or_else(|| JobFailure::permanent("SMS not configured"))?;
-                sms.send(&mediator.mobile, &body)
-                    .await
-                    .map_err(JobFailure::from)?;
+                sms.send(&mobile, &body).await.map_err(JobFailure::from)?;
             }
             _ => return Err(JobFailure::permanent("unknown channel")),
         }

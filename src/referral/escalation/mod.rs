@@ -344,12 +344,25 @@ async fn enqueue_in(
         .map_err(JobFailure::from)
 }
 
-async fn enqueue_in_db(jobs: &Jobs, job: &NewJob, now: DateTime<Utc>) -> Result<(), DbError> {
-    jobs.enqueue(job, now).await.map(|_| ())
-}
-
 /// The mediator-call handler.
 pub struct MediationNotifyHandler(pub Arc<Escalation>);
+/// The mediation chain's step handler.
+pub struct MediationStepHandler(pub Arc<Escalation>);
+
+impl JobHandler for MediationStepHandler {
+    fn kind(&self) -> &'static str {
+        mediators::MEDIATION_STEP
+    }
+
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        _node: &'a str,
+        tx: &'a mut Tx,
+    ) -> BoxFuture<'a, Result<(), JobFailure>> {
+        Box::pin(self.0.run_mediation_step(job, tx))
+    }
+}
 
 impl JobHandler for MediationNotifyHandler {
     fn kind(&self) -> &'static str {

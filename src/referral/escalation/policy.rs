@@ -45,6 +45,9 @@ pub struct Policy {
     /// Minutes count only in working time (business hours, not on public holidays).
     #[serde(default)]
     pub working_time: bool,
+    /// No step after this many minutes (absent: until someone answers).
+    #[serde(default)]
+    pub stop_after_minutes: Option<u32>,
 }
 
 /// `[escalation]`: a policy per priority.
@@ -59,6 +62,9 @@ pub struct EscalationConfig {
     pub p3: Policy,
     /// Information only.
     pub p4: Policy,
+    /// Mediation requests: a caller may be waiting on the line. "Backup" here means every
+    /// mediator of the directory who speaks the language, on call or not.
+    pub mediation: Policy,
 }
 
 impl EscalationConfig {
@@ -79,6 +85,7 @@ impl EscalationConfig {
             ("p2", &self.p2),
             ("p3", &self.p3),
             ("p4", &self.p4),
+            ("mediation", &self.mediation),
         ] {
             if p.channels.is_empty() {
                 return Err((
@@ -91,6 +98,7 @@ impl EscalationConfig {
                 ("backup_after_minutes", p.backup_after_minutes),
                 ("coordinator_after_minutes", p.coordinator_after_minutes),
                 ("red_alert_after_minutes", p.red_alert_after_minutes),
+                ("stop_after_minutes", p.stop_after_minutes),
             ];
             for (key, value) in bounded {
                 if value.is_some_and(|v| v > 525_600) {
@@ -134,7 +142,11 @@ impl Policy {
             .into_iter()
             .flatten()
             .filter(|m| *m > minute);
-        repeat.into_iter().chain(joins).min()
+        repeat
+            .into_iter()
+            .chain(joins)
+            .min()
+            .filter(|next| self.stop_after_minutes.is_none_or(|stop| *next <= stop))
     }
 }
 
@@ -150,6 +162,7 @@ mod tests {
             coordinator_after_minutes: Some(20),
             red_alert_after_minutes: Some(20),
             working_time: false,
+            stop_after_minutes: None,
         }
     }
 
@@ -179,5 +192,16 @@ mod tests {
         };
         assert_eq!(p.next_step(0), Some(120));
         assert_eq!(p.next_step(120), None);
+    }
+
+    #[test]
+    fn a_chain_with_an_end_has_no_step_after_it() {
+        let p = Policy {
+            repeat_minutes: 2,
+            stop_after_minutes: Some(6),
+            ..p1()
+        };
+        assert_eq!(p.next_step(4), Some(6));
+        assert_eq!(p.next_step(6), None);
     }
 }

@@ -73,17 +73,18 @@ pub async fn request(
         Some(id),
         language,
         session.user.id,
-        Utc::now(),
+        state.clock.now(),
     )
     .await
     {
         Ok(m) => m,
         Err(e) => return mediation_error(e, session.lang),
     };
-    // The mediators on call for the language are told at once (e-mail, SMS).
+    // The mediators on call for the language are told at once (e-mail, SMS), and again
+    // by the chain of `[escalation.mediation]` until one answers.
     let called = match state
         .escalation
-        .call_mediators(mid, language, Utc::now())
+        .call_mediators(mid, language, state.clock.now())
         .await
     {
         Ok(n) => n,
