@@ -66,6 +66,12 @@ enum UserCommand {
         #[arg(long)]
         role: String,
     },
+    /// Set the password of an operator's phones (SIP digest; only its hashes are kept).
+    /// Read from standard input when it is not a terminal, asked for otherwise.
+    SipPassword {
+        /// The operator or supervisor.
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +140,37 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             )
             .await?;
             println!("user {username} added with role {role}");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::SipPassword { username },
+        } => {
+            let password = read_password()?;
+            let db = connect(&config).await?;
+            let user = users::find(&db, &username).await?;
+            if !matches!(user.role, Role::Operator | Role::Supervisor) {
+                return Err(Error::Usage(format!(
+                    "{username} is a {}: only operators and supervisors have phones",
+                    user.role
+                )));
+            }
+            let realm = &config.sip.realm;
+            crate::telephony::sip::bindings::set_password(
+                &db,
+                &username,
+                realm,
+                password.expose_secret(),
+            )
+            .await?;
+            audit_cli(
+                &db,
+                "user.sip_password",
+                "user",
+                user.id.to_string(),
+                json!({ "username": username, "realm": realm }),
+            )
+            .await?;
+            println!("phone password of {username} set for realm {realm}");
             Ok(())
         }
         Command::Token {

@@ -1,6 +1,6 @@
 //! Typed configuration: the embedded defaults, then the file named by `HELPLINE_CONFIG`
 //! (default `config/helpline.toml`), then `HELPLINE__SECTION__KEY` environment overrides,
-//! then the short variables `DATABASE_URL` and `HELPLINE_HTTP_ADDR`.
+//! then the short variables `DATABASE_URL`, `HELPLINE_HTTP_ADDR` and `HELPLINE_SIP_ADDR`.
 //!
 //! A wrong configuration never starts the service: the error names the source (file or
 //! variable), the key and what was expected.
@@ -44,6 +44,8 @@ pub struct Config {
     /// The help-line numbers this service answers.
     #[serde(default)]
     pub lines: Vec<LineConfig>,
+    /// The SIP endpoint (trunk, registrar).
+    pub sip: crate::telephony::SipConfig,
 }
 
 /// `[http]`
@@ -245,6 +247,9 @@ impl Config {
         if let Some(addr) = get("HELPLINE_HTTP_ADDR") {
             figment = figment.merge(EnvVar::text("HELPLINE_HTTP_ADDR", "http.addr", &addr));
         }
+        if let Some(addr) = get("HELPLINE_SIP_ADDR") {
+            figment = figment.merge(EnvVar::text("HELPLINE_SIP_ADDR", "sip.addr", &addr));
+        }
         let config: Config = figment.extract().map_err(describe_figment_error)?;
         config.validate()?;
         Ok(config)
@@ -289,6 +294,29 @@ impl Config {
                 src,
                 "http.public_url",
                 "expected an http:// or https:// address without a trailing slash",
+            ));
+        }
+        if let Err(bad) = self.sip.trunk_networks() {
+            return Err(ConfigError::key(
+                src,
+                "sip.trunks",
+                format!("`{bad}` is not an address or network; expected e.g. \"192.0.2.10\" or \"192.0.2.0/24\""),
+            ));
+        }
+        if self.sip.register_min_seconds == 0
+            || self.sip.register_min_seconds > self.sip.register_max_seconds
+        {
+            return Err(ConfigError::key(
+                src,
+                "sip.register_min_seconds",
+                "expected at least 1 and at most sip.register_max_seconds",
+            ));
+        }
+        if self.sip.flood_per_second == 0 {
+            return Err(ConfigError::key(
+                src,
+                "sip.flood_per_second",
+                "expected at least 1",
             ));
         }
         if let Err((key, message)) = self.escalation.validate() {

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod referral;
 pub mod startup;
 pub mod telemetry;
+pub mod telephony;
 pub mod triage;
 pub mod web;
 
@@ -27,6 +28,9 @@ pub enum Error {
     /// Bad directory file.
     #[error("directory {0}")]
     Directory(#[from] referral::DirectoryError),
+    /// The SIP endpoint cannot start.
+    #[error(transparent)]
+    Sip(#[from] telephony::sip::SipError),
     /// The directory in the database cannot be used.
     #[error("directory: {0}")]
     DirectoryStore(#[from] referral::directory::StoreError),

@@ -22,6 +22,7 @@ use crate::referral::links::LinkSigner;
 use crate::referral::notify::{Emailer, SmsClient};
 use crate::referral::working_time::Calendar;
 use crate::referral::Directory;
+use crate::telephony::sip::{self, SipServer};
 use crate::triage::questionnaire::Questionnaire;
 use crate::triage::TriageRules;
 use crate::web::console::live::BoardFeed;
@@ -32,6 +33,7 @@ pub struct Application {
     state: AppState,
     listener: TcpListener,
     addr: SocketAddr,
+    sip: Option<SipServer>,
 }
 
 impl Application {
@@ -53,11 +55,34 @@ impl Application {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Bind { addr, source: e })?;
+        let sip = if state.config.sip.enabled {
+            let key = state
+                .hasher
+                .derive_key("helpline sip digest nonces v1")
+                .ok_or_else(|| Error::Usage("cannot derive the SIP nonce key".into()))?;
+            Some(
+                sip::start(
+                    &state.config.sip,
+                    state.db.clone(),
+                    key.expose_secret().to_vec(),
+                    state.shutdown.clone(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             state,
             listener,
             addr,
+            sip,
         })
+    }
+
+    /// The SIP endpoint's address (UDP and TCP), when it runs.
+    pub fn sip_addr(&self) -> Option<SocketAddr> {
+        self.sip.as_ref().map(|s| s.addr)
     }
 
     /// The bound HTTP address.

@@ -118,6 +118,7 @@ pub fn test_config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
         ),
         ("DATABASE_URL".into(), db.url.clone()),
         ("HELPLINE_HTTP_ADDR".into(), "127.0.0.1:0".into()),
+        ("HELPLINE_SIP_ADDR".into(), "127.0.0.1:0".into()),
         (
             "HELPLINE__PRIVACY__CALLER_HASH_KEY".into(),
             "test-key-test-key-test-key-test-key".into(),
@@ -138,6 +139,8 @@ pub struct TestApp {
     pub db: Db,
     /// The service's clock, to move time forward.
     pub clock: helpline::clock::Clock,
+    /// The SIP endpoint (UDP and TCP), when enabled.
+    pub sip: Option<std::net::SocketAddr>,
     pub client: reqwest::Client,
     pub token: String,
     stop: CancellationToken,
@@ -158,6 +161,7 @@ impl TestApp {
             .await
             .expect("service builds");
         let base = format!("http://{}", app.addr());
+        let sip = app.sip_addr();
         let db = app.state().db.clone();
         let clock = app.state().clock.clone();
         let stop = CancellationToken::new();
@@ -170,6 +174,7 @@ impl TestApp {
             base,
             db,
             clock,
+            sip,
             client: reqwest::Client::new(),
             token,
             stop,
@@ -198,6 +203,7 @@ impl TestApp {
             .await
             .expect("service builds again");
         self.base = format!("http://{}", app.addr());
+        self.sip = app.sip_addr();
         self.db = app.state().db.clone();
         self.clock = app.state().clock.clone();
         self.clock.advance(ahead);

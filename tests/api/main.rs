@@ -23,4 +23,5 @@ mod ops;
 mod referrals;
 mod rota;
 mod rota_page;
+mod sip;
 mod support;

@@ -1,0 +1,107 @@
+//! `[sip]`: where the SIP endpoint listens, who may send it calls, and how it defends
+//! itself.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Deserialize;
+
+/// `[sip]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipConfig {
+    /// Whether this node runs the SIP endpoint.
+    pub enabled: bool,
+    /// UDP and TCP listening address (`HELPLINE_SIP_ADDR`); port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Digest authentication realm of the registrar.
+    pub realm: String,
+    /// Addresses of the trunk: INVITEs from anywhere else get 403. An address or a
+    /// network (`192.0.2.0/24`).
+    #[serde(default)]
+    pub trunks: Vec<String>,
+    /// Requests per second one address may send before it is dropped silently.
+    pub flood_per_second: u32,
+    /// Burst allowed above that rate.
+    pub flood_burst: u32,
+    /// User-Agent fragments of scanners, dropped without an answer (case-insensitive).
+    pub scanners: Vec<String>,
+    /// Longest registration a phone gets, and the shortest it may ask for.
+    pub register_max_seconds: u32,
+    /// See `register_max_seconds`.
+    pub register_min_seconds: u32,
+}
+
+/// An address or network a trunk sends from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Parses `192.0.2.10`, `192.0.2.0/24` or `2001:db8::/32`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+            None => {
+                let a = text.parse::<IpAddr>().ok()?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in the network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl SipConfig {
+    /// The trunks as networks; the first entry that is neither is returned as the error.
+    pub fn trunk_networks(&self) -> Result<Vec<Network>, String> {
+        self.trunks
+            .iter()
+            .map(|t| Network::parse(t).ok_or_else(|| t.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_match_their_addresses_only() {
+        let n = Network::parse("192.0.2.0/24").unwrap();
+        assert!(n.contains("192.0.2.77".parse().unwrap()));
+        assert!(!n.contains("192.0.3.1".parse().unwrap()));
+        let one = Network::parse("198.51.100.7").unwrap();
+        assert!(one.contains("198.51.100.7".parse().unwrap()));
+        assert!(!one.contains("198.51.100.8".parse().unwrap()));
+        assert!(Network::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("203.0.113.1".parse().unwrap()));
+        assert!(!n.contains("::1".parse().unwrap()));
+        assert!(Network::parse("2001:db8::/32")
+            .unwrap()
+            .contains("2001:db8::1".parse().unwrap()));
+        assert!(Network::parse("192.0.2.0/33").is_none());
+        assert!(Network::parse("trunk.example").is_none());
+    }
+}
