@@ -60,15 +60,7 @@ impl Application {
                 .hasher
                 .derive_key("helpline sip digest nonces v1")
                 .ok_or_else(|| Error::Usage("cannot derive the SIP nonce key".into()))?;
-            Some(
-                sip::start(
-                    &state.config.sip,
-                    state.db.clone(),
-                    key.expose_secret().to_vec(),
-                    state.shutdown.clone(),
-                )
-                .await?,
-            )
+            Some(sip::start(&state, key.expose_secret().to_vec(), state.shutdown.clone()).await?)
         } else {
             None
         };

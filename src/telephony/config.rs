@@ -29,6 +29,8 @@ pub struct SipConfig {
     pub register_max_seconds: u32,
     /// See `register_max_seconds`.
     pub register_min_seconds: u32,
+    /// How long the operators' phones ring before the call counts as missed.
+    pub ring_timeout_seconds: u32,
 }
 
 /// An address or network a trunk sends from.

@@ -24,4 +24,5 @@ mod referrals;
 mod rota;
 mod rota_page;
 mod sip;
+mod sip_calls;
 mod support;

@@ -7,16 +7,21 @@
 //! - INVITE: only from the trunk's addresses, anything else 403 and counted.
 
 pub mod bindings;
+pub mod call;
 pub mod digest;
 pub mod guard;
+pub mod phones;
 pub mod registrar;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rsipstack::dialog::dialog_layer::DialogLayer;
 
 use rsipstack::sip::headers::Allow;
 use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
-use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::sip::{Header, Method, StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
@@ -24,8 +29,9 @@ use rsipstack::transport::{SipAddr, TransportLayer};
 use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
 
-use super::config::{Network, SipConfig};
-use crate::db::Db;
+use super::config::Network;
+use crate::app::AppState;
+use call::CallContext;
 use guard::Guard;
 use registrar::Registrar;
 
@@ -57,16 +63,18 @@ pub struct SipServer {
 struct Dispatch {
     trunks: Vec<Network>,
     registrar: Registrar,
+    dialogs: Arc<DialogLayer>,
+    calls: Arc<CallContext>,
 }
 
 /// Binds UDP and TCP on the configured address and serves until `stop`. `nonce_key`
 /// signs the registrar's nonces.
 pub async fn start(
-    config: &SipConfig,
-    db: Db,
+    state: &AppState,
     nonce_key: Vec<u8>,
     stop: CancellationToken,
 ) -> Result<SipServer, SipError> {
+    let config = &state.config.sip;
     let bind_error = |addr: SocketAddr, e: &dyn std::fmt::Display| SipError::Bind {
         addr,
         message: e.to_string(),
@@ -105,12 +113,27 @@ pub async fn start(
     let mut incoming = endpoint
         .incoming_transactions()
         .map_err(|e| bind_error(addr, &e))?;
+    let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+    let contact = Uri {
+        scheme: Some(rsipstack::sip::Scheme::Sip),
+        auth: None,
+        host_with_port: addr.into(),
+        params: vec![],
+        headers: vec![],
+    };
     let dispatch = Dispatch {
         trunks: config
             .trunk_networks()
             .map_err(|bad| bind_error(addr, &format!("`{bad}` is not a trunk address")))?,
+        dialogs: dialogs.clone(),
+        calls: Arc::new(CallContext {
+            state: state.clone(),
+            dialogs,
+            contact,
+            ring_timeout: Duration::from_secs(u64::from(config.ring_timeout_seconds)),
+        }),
         registrar: Registrar {
-            db,
+            db: state.db.clone(),
             realm: config.realm.clone(),
             nonces: digest::Nonces::new(nonce_key),
             min_seconds: config.register_min_seconds,
@@ -168,6 +191,16 @@ fn source_of(req: &rsipstack::sip::Request) -> Option<(String, SocketAddr)> {
 impl Dispatch {
     async fn handle(&self, mut tx: Transaction) {
         let method = *tx.original.method();
+        // Requests inside a call (the caller's or the operator's BYE, the caller's ACK)
+        // belong to its dialog.
+        if method != Method::Invite || has_to_tag(&tx) {
+            if let Some(mut dialog) = self.dialogs.match_dialog(&tx) {
+                if let Err(e) = dialog.handle(&mut tx).await {
+                    tracing::debug!(%method, error = %e, "in-dialog request failed");
+                }
+                return;
+            }
+        }
         let result = match method {
             Method::Options => {
                 let allow = Header::Allow(Allow::new(ALLOW));
@@ -177,7 +210,11 @@ impl Dispatch {
                 Some((source, _)) => self.registrar.handle(&mut tx, &source).await,
                 None => tx.reply(StatusCode::BadRequest).await,
             },
-            Method::Invite => self.invite(&mut tx).await,
+            Method::Invite if self.is_trunk(&tx) => {
+                self.calls.clone().take(tx).await;
+                return;
+            }
+            Method::Invite => self.refuse_invite(&mut tx).await,
             // An ACK for a final answer is absorbed by its transaction.
             Method::Ack => Ok(()),
             Method::Bye | Method::Cancel => tx.reply(StatusCode::CallTransactionDoesNotExist).await,
@@ -192,23 +229,26 @@ impl Dispatch {
         }
     }
 
-    async fn invite(&self, tx: &mut Transaction) -> rsipstack::Result<()> {
-        let from_trunk = source_of(&tx.original)
-            .is_some_and(|(_, addr)| self.trunks.iter().any(|n| n.contains(addr.ip())));
-        if !from_trunk {
-            metrics::counter!("helpline_sip_rejected_total", "reason" => "not_trunk").increment(1);
-            tracing::warn!(
-                source = ?source_of(&tx.original).map(|(s, _)| s),
-                "INVITE refused: not from a trunk address"
-            );
-            return tx.reply(StatusCode::Forbidden).await;
-        }
-        // Call routing to the operators' phones is not on this endpoint yet: say so
-        // (the trunk then takes its own fallback) rather than ring nobody.
-        metrics::counter!("helpline_sip_rejected_total", "reason" => "no_routing").increment(1);
-        tracing::error!(
-            "INVITE from the trunk refused: call routing is not available on this node"
-        );
-        tx.reply(StatusCode::ServiceUnavailable).await
+    fn is_trunk(&self, tx: &Transaction) -> bool {
+        source_of(&tx.original)
+            .is_some_and(|(_, addr)| self.trunks.iter().any(|n| n.contains(addr.ip())))
     }
+
+    async fn refuse_invite(&self, tx: &mut Transaction) -> rsipstack::Result<()> {
+        metrics::counter!("helpline_sip_rejected_total", "reason" => "not_trunk").increment(1);
+        tracing::warn!(
+            source = ?source_of(&tx.original).map(|(s, _)| s),
+            "INVITE refused: not from a trunk address"
+        );
+        tx.reply(StatusCode::Forbidden).await
+    }
+}
+
+/// Whether the request names a dialog already set up (a to-tag).
+fn has_to_tag(tx: &Transaction) -> bool {
+    tx.original
+        .to_header()
+        .ok()
+        .and_then(|t| t.tag().ok().flatten())
+        .is_some()
 }
