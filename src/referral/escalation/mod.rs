@@ -281,6 +281,10 @@ impl Escalation {
 
     /// The acknowledgement link of `contact` for this referral: issued once, then the
     /// same token every time (it is recomputed from its claims, never stored).
+    ///
+    /// A step's e-mail and SMS to one contact run concurrently and may both find no link:
+    /// both issue one, and both then sign the first one stored, so the contact gets one
+    /// link on every channel.
     async fn link_for(
         &self,
         r: &Referral,
@@ -304,7 +308,9 @@ impl Escalation {
                     .ok_or_else(|| JobFailure::permanent("cannot sign links"))?;
                 referrals::store_link(&self.db, r.id, &links::digest(&token), contact, now, at)
                     .await?;
-                at
+                referrals::link_expiry(&self.db, r.id, contact)
+                    .await?
+                    .unwrap_or(at)
             }
         };
         let claims = LinkClaims {
