@@ -9,6 +9,7 @@
 
 pub mod selftest;
 pub mod store;
+pub mod tx;
 pub mod worker;
 
 use std::future::Future;
@@ -19,9 +20,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::db::{Db, DbError, Tx};
+use crate::db::{Db, DbError};
 
 pub use store::QueueStats;
+pub use tx::{JobTx, WriteGate};
 pub use worker::{Worker, WorkerHandle};
 
 /// A boxed future, for handlers behind `dyn`.
@@ -103,12 +105,13 @@ pub trait JobHandler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     /// Runs one attempt. Database effects go through `tx`, which commits only together
-    /// with the job's completion.
+    /// with the job's completion; it is begun at its first use, so read first, wait on
+    /// the network, and only then write.
     fn run<'a>(
         &'a self,
         job: &'a Job,
         node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>>;
 }
 

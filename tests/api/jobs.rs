@@ -195,3 +195,29 @@ queue_test!(
         assert_eq!(runs_of(&app, a).await, 1);
     }
 );
+
+queue_test!(
+    jobs_that_wait_hold_no_database_connection,
+    &[
+        ("HELPLINE__JOBS__WORKERS", "8"),
+        ("HELPLINE__DATABASE__MAX_CONNECTIONS", "2")
+    ],
+    |app: TestApp| async move {
+        // Eight jobs wait at once, each longer than a connection may be waited for; with
+        // a connection held while waiting, six would find none and fail an attempt.
+        let jobs = Jobs::new(app.db.clone(), 5);
+        let mut ids = Vec::new();
+        for _ in 0..8 {
+            let id = jobs
+                .enqueue(&job(selftest::KIND, json!({ "work_ms": 3500 })), Utc::now())
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        for id in ids {
+            eventually("job done", || async { job_row(&app, id).await.0 == "done" }).await;
+            assert_eq!(job_row(&app, id).await.1, 1, "done at the first attempt");
+            assert_eq!(runs_of(&app, id).await, 1);
+        }
+    }
+);

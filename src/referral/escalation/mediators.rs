@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{enqueue_in_db, Channel, Escalation};
-use crate::db::{DbError, Tx};
-use crate::jobs::{Job, JobFailure, NewJob};
+use crate::db::DbError;
+use crate::jobs::{Job, JobFailure, JobTx, NewJob};
 use crate::referral::rota::{self, Person, Target};
 use crate::triage::{languages, mediation};
 
@@ -60,7 +60,7 @@ impl Escalation {
     pub(super) async fn run_mediation_notify(
         &self,
         job: &Job,
-        _tx: &mut Tx,
+        _tx: &mut JobTx,
     ) -> Result<(), JobFailure> {
         let text = |k: &str| {
             job.payload

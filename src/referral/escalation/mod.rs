@@ -22,7 +22,7 @@ use super::rota::{self, Person, RotaRole, Target};
 use super::working_time::Calendar;
 use crate::clock::Clock;
 use crate::db::{Db, DbError, Tx};
-use crate::jobs::{BoxFuture, Job, JobFailure, JobHandler, Jobs, NewJob};
+use crate::jobs::{BoxFuture, Job, JobFailure, JobHandler, JobTx, Jobs, NewJob};
 use crate::with_tx;
 pub use policy::{Channel, EscalationConfig, Policy};
 
@@ -148,7 +148,7 @@ impl Escalation {
         Ok(out)
     }
 
-    async fn run_step(&self, job: &Job, tx: &mut Tx) -> Result<(), JobFailure> {
+    async fn run_step(&self, job: &Job, tx: &mut JobTx) -> Result<(), JobFailure> {
         let (referral, minute) = ids(job)?;
         let Some(r) = referrals::get(&self.db, referral).await? else {
             return Err(JobFailure::permanent("no such referral"));
@@ -184,18 +184,24 @@ impl Escalation {
                     )),
                     max_attempts: None,
                 };
-                enqueue_in(&self.jobs, tx, &job, now).await?;
+                enqueue_in(&self.jobs, tx.get().await?, &job, now).await?;
             }
         }
         if let Some(next) = policy.next_step(minute) {
             let at = self.due(&policy, r.created_at, next);
-            enqueue_in(&self.jobs, tx, &step_job(referral, next, at), now).await?;
+            enqueue_in(
+                &self.jobs,
+                tx.get().await?,
+                &step_job(referral, next, at),
+                now,
+            )
+            .await?;
         }
         self.jobs.wake();
         Ok(())
     }
 
-    async fn run_notify(&self, job: &Job, tx: &mut Tx) -> Result<(), JobFailure> {
+    async fn run_notify(&self, job: &Job, tx: &mut JobTx) -> Result<(), JobFailure> {
         let (referral, minute) = ids(job)?;
         let person = job
             .payload
@@ -261,7 +267,7 @@ impl Escalation {
             }
             _ => return Err(JobFailure::permanent("unknown channel")),
         };
-        with_tx!(tx, |conn| {
+        with_tx!(tx.get().await?, |conn| {
             sqlx::query(
                 "insert into deliveries (referral_id, minute, person, channel, status, provider_id, at) \
                  values ($1, $2, $3, $4, 'sent', $5, $6) on conflict do nothing",
@@ -363,7 +369,7 @@ impl JobHandler for MediationNotifyHandler {
         &'a self,
         job: &'a Job,
         _node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(self.0.run_mediation_notify(job, tx))
     }
@@ -383,7 +389,7 @@ impl JobHandler for StepHandler {
         &'a self,
         job: &'a Job,
         _node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(self.0.run_step(job, tx))
     }
@@ -398,7 +404,7 @@ impl JobHandler for NotifyHandler {
         &'a self,
         job: &'a Job,
         _node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(self.0.run_notify(job, tx))
     }
