@@ -140,6 +140,15 @@ pub async fn claim(
         .collect()
 }
 
+/// When the next pending job falls due (it may be due already), if any is pending.
+pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(with_db!(db, |pool| {
+        sqlx::query_scalar("select min(run_at) from jobs where state = 'pending'")
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
 /// Marks a claimed job done, inside the handler's transaction so its effects and its
 /// completion commit together. False when the claim was lost (the caller rolls back).
 pub(super) async fn complete_in(

@@ -114,10 +114,18 @@ impl Worker {
                 // Every slot was filled: there may be more due, go round at once.
                 continue;
             }
+            // With a free slot, sleep only until the next job falls due: a step due in
+            // 40 ms must not wait for the next poll. Busy, a finished job wakes us.
+            let wait = if free > 0 {
+                self.until_next_due(poll).await
+            } else {
+                poll
+            };
             tokio::select! {
                 _ = cancel.cancelled() => {}
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = self.clock.moved() => {}
+                _ = tokio::time::sleep(wait) => {}
                 Some(done) = running.join_next(), if !running.is_empty() => log_join(done),
             }
             while let Some(done) = running.try_join_next() {
@@ -151,6 +159,23 @@ impl Worker {
             }
         }
         tracing::info!(node = %self.node, "job worker stopped");
+    }
+
+    /// How long until the next pending job falls due, at most `poll` (which still
+    /// catches jobs added by other nodes and leases that run out). At least a
+    /// millisecond, so a due job another node is claiming right now is not polled in a
+    /// busy loop.
+    async fn until_next_due(&self, poll: Duration) -> Duration {
+        let next = match store::next_due(&self.db).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read when the next job is due");
+                None
+            }
+        };
+        next.and_then(|at| (at - self.clock.now()).to_std().ok())
+            .map_or(poll, |d| d.min(poll))
+            .max(Duration::from_millis(1))
     }
 
     /// Runs one of the queue's own writes (claim, failure, lease, release) in its turn
