@@ -42,7 +42,12 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
     /// Overrides `jobs.max_attempts`.
     pub max_attempts: Option<u32>,
+    /// Among due jobs, higher goes first ([`PRIORITY_NORMAL`] unless there is a reason).
+    pub priority: i32,
 }
+
+/// The priority of most jobs.
+pub const PRIORITY_NORMAL: i32 = 0;
 
 /// A claimed job.
 #[derive(Debug, Clone)]

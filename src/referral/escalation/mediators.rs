@@ -49,6 +49,7 @@ impl Escalation {
                         channel.as_str()
                     )),
                     max_attempts: None,
+                    priority: channel.priority(),
                 };
                 enqueue_in_db(&self.jobs, &job, now).await?;
                 queued += 1;

@@ -22,7 +22,7 @@ use super::rota::{self, Person, RotaRole, Target};
 use super::working_time::Calendar;
 use crate::clock::Clock;
 use crate::db::{Db, DbError, Tx};
-use crate::jobs::{BoxFuture, Job, JobFailure, JobHandler, JobTx, Jobs, NewJob};
+use crate::jobs::{BoxFuture, Job, JobFailure, JobHandler, JobTx, Jobs, NewJob, PRIORITY_NORMAL};
 use crate::with_tx;
 pub use policy::{Channel, EscalationConfig, Policy};
 
@@ -68,6 +68,7 @@ fn step_job(referral: i64, minute: u32, run_at: DateTime<Utc>) -> NewJob {
         run_at,
         idempotency_key: Some(format!("referral:{referral}:step:{minute}")),
         max_attempts: None,
+        priority: PRIORITY_NORMAL,
     }
 }
 
@@ -183,6 +184,7 @@ impl Escalation {
                         channel.as_str()
                     )),
                     max_attempts: None,
+                    priority: channel.priority(),
                 };
                 enqueue_in(&self.jobs, tx.get().await?, &job, now).await?;
             }
