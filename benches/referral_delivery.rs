@@ -8,7 +8,7 @@
 //! HELPLINE_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!   cargo bench --bench referral_delivery -- --backend postgres --referrals 200
 //! ```
-//! Options: `--referrals N` (default 200), `--workers N` (job workers, default 4 as in
+//! Options: `--referrals N` (default 200), `--workers N` (job workers, default 16 as in
 //! the shipped configuration), `--backend sqlite|postgres`.
 //! Needs Debian's python3-aiosmtpd. One referral at a time, so latency is what one
 //! operator sees; the service runs in this process on its real HTTP port.
@@ -160,7 +160,7 @@ async fn wait_until(mut f: impl FnMut() -> bool) {
 fn main() {
     let mut referrals = 200usize;
     let mut postgres = false;
-    let mut workers = 4usize;
+    let mut workers = 16usize;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
