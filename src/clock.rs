@@ -22,7 +22,9 @@ impl Clock {
     }
 
     /// Moves this service's time forward (tests and drills only: in service the
-    /// offset stays zero).
+    /// offset stays zero). Moving it past the lease of a job still running hands that
+    /// job to another worker, as a real lease expiry would, and its message may go out
+    /// twice: let running jobs finish first.
     pub fn advance(&self, by: Duration) {
         self.offset_ms
             .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
