@@ -14,7 +14,7 @@ use crate::auth::{tokens, users, Role};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::Db;
-use crate::jobs::{selftest, Jobs, NewJob};
+use crate::jobs::{selftest, Jobs, NewJob, PRIORITY_NORMAL};
 use crate::referral::Directory;
 use crate::startup::Application;
 use crate::{telemetry, with_db, Error};
@@ -328,6 +328,7 @@ async fn jobs_command(config: &Config, command: JobsCommand) -> Result<(), Error
                     run_at: now,
                     idempotency_key: None,
                     max_attempts: None,
+                    priority: PRIORITY_NORMAL,
                 };
                 ids.push(jobs.enqueue(&job, now).await?);
             }

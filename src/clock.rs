@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Notify;
 
 /// A clock shared by the parts of one service.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    moved: Arc<Notify>,
 }
 
 impl Clock {
@@ -20,10 +22,20 @@ impl Clock {
     }
 
     /// Moves this service's time forward (tests and drills only: in service the
-    /// offset stays zero).
+    /// offset stays zero). Moving it past the lease of a job still running hands that
+    /// job to another worker, as a real lease expiry would, and its message may go out
+    /// twice: let running jobs finish first.
     pub fn advance(&self, by: Duration) {
         self.offset_ms
             .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+        self.moved.notify_waiters();
+    }
+
+    /// Completes when the clock is next moved forward: whoever sleeps until a time on
+    /// this clock must look again, as the wall clock would have woken it had the time
+    /// come by itself.
+    pub async fn moved(&self) {
+        self.moved.notified().await;
     }
 }
 

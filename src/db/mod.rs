@@ -260,6 +260,17 @@ impl Db {
         })
     }
 
+    /// Starts a transaction that is going to write. On SQLite it takes the write lock at
+    /// once (`begin immediate`): a deferred transaction that reads and then writes fails
+    /// with SQLITE_BUSY, without waiting, when another connection committed in between;
+    /// an immediate one waits for the lock here, under the busy timeout, and cannot.
+    pub async fn begin_write(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("begin immediate").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
     /// Which backend this pool talks to.
     pub fn backend(&self) -> Backend {
         match self {

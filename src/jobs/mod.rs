@@ -9,6 +9,7 @@
 
 pub mod selftest;
 pub mod store;
+pub mod tx;
 pub mod worker;
 
 use std::future::Future;
@@ -19,9 +20,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::db::{Db, DbError, Tx};
+use crate::db::{Db, DbError};
 
 pub use store::QueueStats;
+pub use tx::{JobTx, WriteGate};
 pub use worker::{Worker, WorkerHandle};
 
 /// A boxed future, for handlers behind `dyn`.
@@ -40,7 +42,12 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
     /// Overrides `jobs.max_attempts`.
     pub max_attempts: Option<u32>,
+    /// Among due jobs, higher goes first ([`PRIORITY_NORMAL`] unless there is a reason).
+    pub priority: i32,
 }
+
+/// The priority of most jobs.
+pub const PRIORITY_NORMAL: i32 = 0;
 
 /// A claimed job.
 #[derive(Debug, Clone)]
@@ -103,12 +110,13 @@ pub trait JobHandler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     /// Runs one attempt. Database effects go through `tx`, which commits only together
-    /// with the job's completion.
+    /// with the job's completion; it is begun at its first use, so read first, wait on
+    /// the network, and only then write.
     fn run<'a>(
         &'a self,
         job: &'a Job,
         node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>>;
 }
 

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{BoxFuture, Job, JobFailure, JobHandler};
-use crate::db::Tx;
+use super::{BoxFuture, Job, JobFailure, JobHandler, JobTx};
 use crate::with_tx;
 
 /// Kind name of the self-test job.
@@ -25,7 +24,7 @@ impl JobHandler for SelfTest {
         &'a self,
         job: &'a Job,
         node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(async move {
             let work_ms = match job.payload.get("work_ms") {
@@ -39,7 +38,7 @@ impl JobHandler for SelfTest {
             if work_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(work_ms)).await;
             }
-            with_tx!(tx, |conn| {
+            with_tx!(tx.get().await?, |conn| {
                 sqlx::query(
                     "insert into job_selftest_runs (job_id, node, ran_at) values ($1, $2, $3)",
                 )

@@ -32,8 +32,8 @@ pub async fn enqueue(
         i32::try_from(job.max_attempts.unwrap_or(default_max_attempts)).unwrap_or(i32::MAX);
     let id: Option<i64> = with_db!(db, |pool| {
         sqlx::query_scalar(
-            "insert into jobs (kind, payload, idempotency_key, run_at, max_attempts, created_at) \
-             values ($1, $2, $3, $4, $5, $6) on conflict (idempotency_key) do nothing returning id",
+            "insert into jobs (kind, payload, idempotency_key, run_at, max_attempts, created_at, priority) \
+             values ($1, $2, $3, $4, $5, $6, $7) on conflict (idempotency_key) do nothing returning id",
         )
         .bind(&job.kind)
         .bind(&payload)
@@ -41,6 +41,7 @@ pub async fn enqueue(
         .bind(job.run_at)
         .bind(max_attempts)
         .bind(now)
+        .bind(job.priority)
         .fetch_optional(pool)
         .await?
     });
@@ -69,8 +70,8 @@ pub async fn enqueue_in(
         i32::try_from(job.max_attempts.unwrap_or(default_max_attempts)).unwrap_or(i32::MAX);
     with_tx!(tx, |conn| {
         sqlx::query(
-            "insert into jobs (kind, payload, idempotency_key, run_at, max_attempts, created_at) \
-             values ($1, $2, $3, $4, $5, $6) on conflict (idempotency_key) do nothing",
+            "insert into jobs (kind, payload, idempotency_key, run_at, max_attempts, created_at, priority) \
+             values ($1, $2, $3, $4, $5, $6, $7) on conflict (idempotency_key) do nothing",
         )
         .bind(&job.kind)
         .bind(&payload)
@@ -78,20 +79,22 @@ pub async fn enqueue_in(
         .bind(job.run_at)
         .bind(max_attempts)
         .bind(now)
+        .bind(job.priority)
         .execute(&mut *conn)
         .await?;
     });
     Ok(())
 }
 
-/// The claim statement: due jobs, or jobs whose owner's lease ran out, in due order.
+/// The claim statement: due jobs, or jobs whose owner's lease ran out; the most urgent
+/// first, then in due order.
 macro_rules! claim_sql {
     ($lock:literal) => {
         concat!(
             "update jobs set state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2 \
              where id in (select id from jobs \
                where (state = 'pending' and run_at <= $3) or (state = 'running' and locked_until < $3) \
-               order by run_at limit $4",
+               order by priority desc, run_at limit $4",
             $lock,
             ") returning id, kind, payload, attempts, max_attempts"
         )
@@ -138,6 +141,15 @@ pub async fn claim(
             })
         })
         .collect()
+}
+
+/// When the next pending job falls due (it may be due already), if any is pending.
+pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(with_db!(db, |pool| {
+        sqlx::query_scalar("select min(run_at) from jobs where state = 'pending'")
+            .fetch_one(pool)
+            .await?
+    }))
 }
 
 /// Marks a claimed job done, inside the handler's transaction so its effects and its

@@ -11,9 +11,9 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::{store, Job, JobFailure, JobHandler, Jobs};
+use super::{store, Job, JobFailure, JobHandler, JobTx, Jobs, WriteGate};
 use crate::config::JobsConfig;
-use crate::db::Db;
+use crate::db::{Db, DbError};
 
 /// Runs jobs on this node.
 pub struct Worker {
@@ -23,6 +23,7 @@ pub struct Worker {
     cfg: JobsConfig,
     wake: Arc<Notify>,
     clock: crate::clock::Clock,
+    writes: WriteGate,
 }
 
 /// A running worker.
@@ -52,6 +53,7 @@ impl Worker {
     /// A worker on `jobs`' database, named `node` in claims.
     pub fn new(db: Db, jobs: &Jobs, cfg: JobsConfig, node: String) -> Self {
         Self {
+            writes: WriteGate::for_db(&db),
             db,
             node,
             handlers: HashMap::new(),
@@ -90,7 +92,10 @@ impl Worker {
             if free > 0 {
                 let now = self.clock.now();
                 let lease_until = now + chrono::Duration::seconds(self.lease_secs());
-                match store::claim(&self.db, &self.node, free, now, lease_until).await {
+                match self
+                    .write(store::claim(&self.db, &self.node, free, now, lease_until))
+                    .await
+                {
                     Ok(jobs) => {
                         claimed = jobs.len();
                         for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
@@ -109,10 +114,18 @@ impl Worker {
                 // Every slot was filled: there may be more due, go round at once.
                 continue;
             }
+            // With a free slot, sleep only until the next job falls due: a step due in
+            // 40 ms must not wait for the next poll. Busy, a finished job wakes us.
+            let wait = if free > 0 {
+                self.until_next_due(poll).await
+            } else {
+                poll
+            };
             tokio::select! {
                 _ = cancel.cancelled() => {}
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = self.clock.moved() => {}
+                _ = tokio::time::sleep(wait) => {}
                 Some(done) = running.join_next(), if !running.is_empty() => log_join(done),
             }
             while let Some(done) = running.try_join_next() {
@@ -138,7 +151,7 @@ impl Worker {
             running.abort_all();
             while running.join_next().await.is_some() {}
         }
-        match store::release(&self.db, &self.node).await {
+        match self.write(store::release(&self.db, &self.node)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(released = n, "job claims given back"),
             Err(e) => {
@@ -146,6 +159,33 @@ impl Worker {
             }
         }
         tracing::info!(node = %self.node, "job worker stopped");
+    }
+
+    /// How long until the next pending job falls due, at most `poll` (which still
+    /// catches jobs added by other nodes and leases that run out). At least a
+    /// millisecond, so a due job another node is claiming right now is not polled in a
+    /// busy loop.
+    async fn until_next_due(&self, poll: Duration) -> Duration {
+        let next = match store::next_due(&self.db).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read when the next job is due");
+                None
+            }
+        };
+        next.and_then(|at| (at - self.clock.now()).to_std().ok())
+            .map_or(poll, |d| d.min(poll))
+            .max(Duration::from_millis(1))
+    }
+
+    /// Runs one of the queue's own writes (claim, failure, lease, release) in its turn
+    /// among this node's writers.
+    async fn write<T>(
+        &self,
+        statement: impl std::future::Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
+        let _turn = self.writes.turn().await?;
+        statement.await
     }
 
     fn lease_secs(&self) -> i64 {
@@ -179,12 +219,12 @@ impl Worker {
                 job.kind
             ))
         })?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = JobTx::new(self.db.clone(), self.writes.clone());
         if let Err(failure) = handler.run(job, &self.node, &mut tx).await {
             let _ = tx.rollback().await;
             return Err(failure);
         }
-        if store::complete_in(&mut tx, job, &self.node, self.clock.now()).await? {
+        if store::complete_in(tx.get().await?, job, &self.node, self.clock.now()).await? {
             tx.commit().await?;
             Ok(true)
         } else {
@@ -199,7 +239,10 @@ impl Worker {
         loop {
             tokio::time::sleep(every).await;
             let until = self.clock.now() + chrono::Duration::seconds(self.lease_secs());
-            if let Err(e) = store::extend(&self.db, job, &self.node, until).await {
+            if let Err(e) = self
+                .write(store::extend(&self.db, job, &self.node, until))
+                .await
+            {
                 tracing::warn!(error = %e, "could not extend the job's lease");
             }
         }
@@ -216,9 +259,8 @@ impl Worker {
         } else {
             tracing::warn!(error = %failure, retry_at = %retry_at.unwrap_or(now), "job attempt failed; will retry");
         }
-        if let Err(e) =
-            store::fail(&self.db, job, &self.node, &failure.message, retry_at, now).await
-        {
+        let failed = store::fail(&self.db, job, &self.node, &failure.message, retry_at, now);
+        if let Err(e) = self.write(failed).await {
             tracing::error!(error = %e, "could not record the job's failure; it returns after the lease");
         }
     }

@@ -278,7 +278,9 @@ pub async fn record_outcome(
     Ok(())
 }
 
-/// Keeps the digest of an acknowledgement link sent to `contact`.
+/// Keeps the digest of an acknowledgement link sent to `contact`. Storing the same link
+/// twice is not an error: a step's e-mail and SMS to one contact run at the same time
+/// and both may issue it.
 pub async fn store_link(
     db: &Db,
     referral: i64,
@@ -289,7 +291,8 @@ pub async fn store_link(
 ) -> Result<(), DbError> {
     with_db!(db, |pool| {
         sqlx::query(
-        "insert into referral_links (referral_id, token_hash, contact_code, created_at, expires_at) values ($1, $2, $3, $4, $5)"
+        "insert into referral_links (referral_id, token_hash, contact_code, created_at, expires_at) values ($1, $2, $3, $4, $5) \
+         on conflict (token_hash) do nothing"
     )
     .bind(referral)
     .bind(digest)

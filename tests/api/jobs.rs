@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use helpline::jobs::{selftest, Jobs, NewJob};
+use helpline::jobs::{selftest, store, Jobs, NewJob, PRIORITY_NORMAL};
 use helpline::with_db;
 use serde_json::json;
 
@@ -17,6 +17,7 @@ fn job(kind: &str, payload: serde_json::Value) -> NewJob {
         run_at: Utc::now(),
         idempotency_key: None,
         max_attempts: None,
+        priority: PRIORITY_NORMAL,
     }
 }
 
@@ -193,5 +194,62 @@ queue_test!(
             "not even after it ran"
         );
         assert_eq!(runs_of(&app, a).await, 1);
+    }
+);
+
+queue_test!(
+    among_jobs_due_together_the_more_urgent_is_claimed_first,
+    &[("HELPLINE__JOBS__WORKERS", "0")],
+    |app: TestApp| async move {
+        // No worker on this node: the test claims as a worker would.
+        let jobs = Jobs::new(app.db.clone(), 5);
+        let now = Utc::now();
+        let email = jobs
+            .enqueue(&job(selftest::KIND, json!({})), now)
+            .await
+            .unwrap();
+        let mut urgent = job(selftest::KIND, json!({}));
+        urgent.priority = PRIORITY_NORMAL + 1;
+        let sms = jobs.enqueue(&urgent, now).await.unwrap();
+        let later = now + chrono::Duration::seconds(1);
+        let lease = later + chrono::Duration::seconds(60);
+        let mut claimed = Vec::new();
+        for _ in 0..2 {
+            let jobs = store::claim(&app.db, "node-a", 1, later, lease)
+                .await
+                .unwrap();
+            claimed.extend(jobs.iter().map(|j| j.id));
+        }
+        assert_eq!(
+            claimed,
+            [sms, email],
+            "the older but less urgent one second"
+        );
+    }
+);
+
+queue_test!(
+    jobs_that_wait_hold_no_database_connection,
+    &[
+        ("HELPLINE__JOBS__WORKERS", "8"),
+        ("HELPLINE__DATABASE__MAX_CONNECTIONS", "2")
+    ],
+    |app: TestApp| async move {
+        // Eight jobs wait at once, each longer than a connection may be waited for; with
+        // a connection held while waiting, six would find none and fail an attempt.
+        let jobs = Jobs::new(app.db.clone(), 5);
+        let mut ids = Vec::new();
+        for _ in 0..8 {
+            let id = jobs
+                .enqueue(&job(selftest::KIND, json!({ "work_ms": 3500 })), Utc::now())
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        for id in ids {
+            eventually("job done", || async { job_row(&app, id).await.0 == "done" }).await;
+            assert_eq!(job_row(&app, id).await.1, 1, "done at the first attempt");
+            assert_eq!(runs_of(&app, id).await, 1);
+        }
     }
 );

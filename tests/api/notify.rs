@@ -93,6 +93,54 @@ async fn an_email_sent_again_with_the_same_key_carries_the_same_message_id() {
 }
 
 #[tokio::test]
+async fn after_the_smtp_server_restarts_the_next_email_arrives_once() {
+    let server = SmtpServer::start().await;
+    let port = server.port();
+    let emailer = Emailer::new(&email_config(port, EmailSecurity::Plain)).unwrap();
+    emailer
+        .send("a@example.org", "Segnalazione", "prima", "job-1")
+        .await
+        .unwrap();
+    assert_eq!(server.wait_for_messages(1).await.len(), 1);
+    // The connection the first message went over is kept for the next one; the server
+    // goes away under it and comes back on the same port.
+    drop(server);
+    let back = SmtpServer::start_on(port).await;
+    emailer
+        .send("a@example.org", "Segnalazione", "seconda", "job-2")
+        .await
+        .unwrap();
+    let mail = back.wait_for_messages(1).await;
+    assert_eq!(mail.len(), 1, "delivered once");
+    assert_eq!(mail[0].body.trim_end(), "seconda");
+}
+
+#[tokio::test]
+async fn a_burst_of_emails_sent_at_once_arrives_once_each() {
+    let server = SmtpServer::start().await;
+    let emailer = Emailer::new(&email_config(server.port(), EmailSecurity::Plain)).unwrap();
+    for round in 0..2 {
+        let sends = (0..10).map(|n| {
+            let emailer = emailer.clone();
+            async move {
+                let key = format!("burst-{round}-{n}");
+                emailer
+                    .send("a@example.org", "Segnalazione", &key, &key)
+                    .await
+            }
+        });
+        for sent in futures::future::join_all(sends).await {
+            sent.unwrap();
+        }
+    }
+    let mail = server.wait_for_messages(20).await;
+    let mut ids: Vec<_> = mail.iter().filter_map(|m| m.header("Message-ID")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((mail.len(), ids.len()), (20, 20), "each message once");
+}
+
+#[tokio::test]
 async fn an_smtp_server_that_is_down_is_a_temporary_failure() {
     let emailer = Emailer::new(&email_config(free_port(), EmailSecurity::Plain)).unwrap();
     let err = emailer
@@ -142,8 +190,8 @@ async fn an_invalid_recipient_address_is_a_permanent_failure() {
     assert!(matches!(err, NotifyError::Permanent { .. }), "{err}");
 }
 
-#[test]
-fn starttls_and_tls_are_read_from_the_configuration() {
+#[tokio::test]
+async fn starttls_and_tls_are_read_from_the_configuration() {
     for (value, want) in [
         ("starttls", EmailSecurity::Starttls),
         ("tls", EmailSecurity::Tls),

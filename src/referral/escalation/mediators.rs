@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{Channel, Escalation};
 use crate::db::{DbError, Tx};
 use crate::jobs::store::enqueue_in;
-use crate::jobs::{Job, JobFailure, NewJob};
+use crate::jobs::{Job, JobFailure, JobTx, NewJob, PRIORITY_NORMAL};
 use crate::referral::rota::{self, Person, Target};
 use crate::triage::{languages, mediation};
 
@@ -36,6 +36,7 @@ fn step_job(request: i64, minute: u32, run_at: DateTime<Utc>) -> NewJob {
         run_at,
         idempotency_key: Some(format!("mediation:{request}:step:{minute}")),
         max_attempts: None,
+        priority: PRIORITY_NORMAL,
     }
 }
 
@@ -64,9 +65,10 @@ impl Escalation {
         language: &str,
         now: DateTime<Utc>,
     ) -> Result<usize, DbError> {
-        let mut tx = self.db.begin().await?;
+        let audience = self.mediation_audience(language, 0, now).await?;
+        let mut tx = self.db.begin_write().await?;
         let queued = self
-            .mediation_step(&mut tx, request, language, 0, now, now)
+            .mediation_step(&mut tx, request, audience, 0, now, now)
             .await?;
         tx.commit().await?;
         self.jobs.wake();
@@ -114,19 +116,20 @@ impl Escalation {
         Ok(out)
     }
 
-    /// Queues the messages of the step at `minute` and the next step, in `tx`.
+    /// Queues the messages of the step at `minute` to `audience` and the next step, in
+    /// `tx`.
     async fn mediation_step(
         &self,
         tx: &mut Tx,
         request: i64,
-        language: &str,
+        audience: Vec<String>,
         minute: u32,
         requested_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<usize, DbError> {
         let policy = &self.policies.mediation;
         let mut queued = 0;
-        for to in self.mediation_audience(language, minute, now).await? {
+        for to in audience {
             for channel in self.usable_channels(&policy.channels) {
                 let job = NewJob {
                     kind: MEDIATION_NOTIFY.into(),
@@ -137,6 +140,7 @@ impl Escalation {
                         channel.as_str()
                     )),
                     max_attempts: None,
+                    priority: channel.priority(),
                 };
                 enqueue_in(tx, &job, self.jobs.default_max_attempts(), now).await?;
                 queued += 1;
@@ -158,7 +162,7 @@ impl Escalation {
     pub(super) async fn run_mediation_step(
         &self,
         job: &Job,
-        tx: &mut Tx,
+        tx: &mut JobTx,
     ) -> Result<(), JobFailure> {
         let request = request_of(job)?;
         let m = match mediation::get(&self.db, request).await {
@@ -173,11 +177,14 @@ impl Escalation {
             return Ok(());
         }
         let now = self.clock.now();
+        let minute = minute_of(job);
+        // Reads first: the job's transaction begins at its first write.
+        let audience = self.mediation_audience(&m.language, minute, now).await?;
         self.mediation_step(
-            tx,
+            tx.get().await?,
             request,
-            &m.language,
-            minute_of(job),
+            audience,
+            minute,
             m.requested_at,
             now,
         )
@@ -189,7 +196,7 @@ impl Escalation {
     pub(super) async fn run_mediation_notify(
         &self,
         job: &Job,
-        _tx: &mut Tx,
+        _tx: &mut JobTx,
     ) -> Result<(), JobFailure> {
         let text = |k: &str| {
             job.payload

@@ -22,7 +22,7 @@ use super::rota::{self, Person, RotaRole, Target};
 use super::working_time::Calendar;
 use crate::clock::Clock;
 use crate::db::{Db, DbError, Tx};
-use crate::jobs::{BoxFuture, Job, JobFailure, JobHandler, Jobs, NewJob};
+use crate::jobs::{BoxFuture, Job, JobFailure, JobHandler, JobTx, Jobs, NewJob, PRIORITY_NORMAL};
 use crate::with_tx;
 pub use policy::{Channel, EscalationConfig, Policy};
 
@@ -68,6 +68,7 @@ fn step_job(referral: i64, minute: u32, run_at: DateTime<Utc>) -> NewJob {
         run_at,
         idempotency_key: Some(format!("referral:{referral}:step:{minute}")),
         max_attempts: None,
+        priority: PRIORITY_NORMAL,
     }
 }
 
@@ -150,7 +151,7 @@ impl Escalation {
         Ok(out)
     }
 
-    async fn run_step(&self, job: &Job, tx: &mut Tx) -> Result<(), JobFailure> {
+    async fn run_step(&self, job: &Job, tx: &mut JobTx) -> Result<(), JobFailure> {
         let (referral, minute) = ids(job)?;
         let Some(r) = referrals::get(&self.db, referral).await? else {
             return Err(JobFailure::permanent("no such referral"));
@@ -185,19 +186,26 @@ impl Escalation {
                         channel.as_str()
                     )),
                     max_attempts: None,
+                    priority: channel.priority(),
                 };
-                enqueue_in(&self.jobs, tx, &job, now).await?;
+                enqueue_in(&self.jobs, tx.get().await?, &job, now).await?;
             }
         }
         if let Some(next) = policy.next_step(minute) {
             let at = self.due(&policy, r.created_at, next);
-            enqueue_in(&self.jobs, tx, &step_job(referral, next, at), now).await?;
+            enqueue_in(
+                &self.jobs,
+                tx.get().await?,
+                &step_job(referral, next, at),
+                now,
+            )
+            .await?;
         }
         self.jobs.wake();
         Ok(())
     }
 
-    async fn run_notify(&self, job: &Job, tx: &mut Tx) -> Result<(), JobFailure> {
+    async fn run_notify(&self, job: &Job, tx: &mut JobTx) -> Result<(), JobFailure> {
         let (referral, minute) = ids(job)?;
         let person = job
             .payload
@@ -264,7 +272,7 @@ impl Escalation {
             }
             _ => return Err(JobFailure::permanent("unknown channel")),
         };
-        with_tx!(tx, |conn| {
+        with_tx!(tx.get().await?, |conn| {
             sqlx::query(
                 "insert into deliveries (referral_id, minute, person, channel, status, provider_id, at) \
                  values ($1, $2, $3, $4, 'sent', $5, $6) on conflict do nothing",
@@ -284,6 +292,10 @@ impl Escalation {
 
     /// The acknowledgement link of `contact` for this referral: issued once, then the
     /// same token every time (it is recomputed from its claims, never stored).
+    ///
+    /// A step's e-mail and SMS to one contact run concurrently and may both find no link:
+    /// both issue one, and both then sign the first one stored, so the contact gets one
+    /// link on every channel.
     async fn link_for(
         &self,
         r: &Referral,
@@ -307,7 +319,9 @@ impl Escalation {
                     .ok_or_else(|| JobFailure::permanent("cannot sign links"))?;
                 referrals::store_link(&self.db, r.id, &links::digest(&token), contact, now, at)
                     .await?;
-                at
+                referrals::link_expiry(&self.db, r.id, contact)
+                    .await?
+                    .unwrap_or(at)
             }
         };
         let claims = LinkClaims {
@@ -358,7 +372,7 @@ impl JobHandler for MediationStepHandler {
         &'a self,
         job: &'a Job,
         _node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(self.0.run_mediation_step(job, tx))
     }
@@ -373,7 +387,7 @@ impl JobHandler for MediationNotifyHandler {
         &'a self,
         job: &'a Job,
         _node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(self.0.run_mediation_notify(job, tx))
     }
@@ -393,7 +407,7 @@ impl JobHandler for StepHandler {
         &'a self,
         job: &'a Job,
         _node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(self.0.run_step(job, tx))
     }
@@ -408,7 +422,7 @@ impl JobHandler for NotifyHandler {
         &'a self,
         job: &'a Job,
         _node: &'a str,
-        tx: &'a mut Tx,
+        tx: &'a mut JobTx,
     ) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(self.0.run_notify(job, tx))
     }

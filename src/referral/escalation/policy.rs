@@ -25,6 +25,17 @@ impl Channel {
             Channel::Sms => "sms",
         }
     }
+
+    /// The priority of a notification job on this channel: SMS first. An SMS reaches a
+    /// phone within seconds and costs the provider one quick request; an e-mail costs a
+    /// slower SMTP exchange and is read later, so when many steps fall due at once their
+    /// SMS must not wait for their e-mails.
+    pub fn priority(self) -> i32 {
+        match self {
+            Channel::Sms => crate::jobs::PRIORITY_NORMAL + 1,
+            Channel::Email => crate::jobs::PRIORITY_NORMAL,
+        }
+    }
 }
 
 /// One priority's policy.

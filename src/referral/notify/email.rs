@@ -1,5 +1,9 @@
-//! E-mail over SMTP: one connection per message (referrals are rare and each must stand
-//! alone), plain, STARTTLS or TLS by `notify.email.security`, rustls for encryption.
+//! E-mail over SMTP: plain, STARTTLS or TLS by `notify.email.security`, rustls for
+//! encryption. Connections are kept open and reused (lettre's pool): opening one costs
+//! a TCP connect, a greeting, EHLO, perhaps a TLS handshake and AUTH, several times the
+//! message itself, and an escalation step sends many messages at once. A kept
+//! connection is checked (NOOP) before each reuse and replaced when the server has
+//! dropped it, so a restarted server costs one new connection, not a failed message.
 //!
 //! Every message carries a `Message-ID` derived from the caller's idempotency key, so a
 //! message sent twice (a job retried after a crash) is recognisable as the same one by the
@@ -11,13 +15,18 @@ use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use super::config::{EmailConfig, EmailSecurity};
 use super::NotifyError;
 
-/// Sends e-mail through the configured SMTP server. Cheap to clone.
+/// Connections kept open for reuse: as many as the job workers send at once by default.
+const IDLE_CONNECTIONS: u32 = 16;
+
+/// Sends e-mail through the configured SMTP server. Cheap to clone (clones share the
+/// connections).
 #[derive(Clone)]
 pub struct Emailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -35,7 +44,8 @@ impl std::fmt::Debug for Emailer {
 
 impl Emailer {
     /// Builds the transport from `[notify.email]` (the `enabled` flag is the caller's
-    /// business). Nothing is connected until the first [`send`](Self::send).
+    /// business). Nothing is connected until the first [`send`](Self::send). Call it
+    /// inside a Tokio runtime: the pool starts its task that closes idle connections.
     pub fn new(cfg: &EmailConfig) -> Result<Self, NotifyError> {
         let from: Mailbox = cfg
             .from
@@ -45,7 +55,15 @@ impl Emailer {
         let mut builder =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
                 .port(cfg.port)
-                .timeout(Some(cfg.timeout()));
+                .timeout(Some(cfg.timeout()))
+                // Up to IDLE_CONNECTIONS stay open between bursts, closed after a minute
+                // unused (servers drop idle clients after a few minutes anyway); more
+                // are opened when more messages go out at once.
+                .pool_config(
+                    PoolConfig::new()
+                        .max_size(IDLE_CONNECTIONS)
+                        .idle_timeout(std::time::Duration::from_secs(60)),
+                );
         if cfg.security != EmailSecurity::Plain {
             let params = TlsParameters::new(cfg.host.clone()).map_err(|e| {
                 NotifyError::Config(format!("TLS parameters for notify.email.host: {e}"))
@@ -187,24 +205,24 @@ mod tests {
         Emailer::new(&cfg).unwrap()
     }
 
-    #[test]
-    fn the_message_id_is_stable_and_uses_the_senders_domain() {
+    #[tokio::test]
+    async fn the_message_id_is_stable_and_uses_the_senders_domain() {
         let e = emailer();
         let id = e.message_id_for("referral-42_contact-7");
         assert_eq!(id, "<helpline.referral-42_contact-7@helpline.example>");
         assert_eq!(id, e.message_id_for("referral-42_contact-7"));
     }
 
-    #[test]
-    fn keys_that_differ_only_in_special_characters_get_different_ids() {
+    #[tokio::test]
+    async fn keys_that_differ_only_in_special_characters_get_different_ids() {
         let e = emailer();
         assert_eq!(e.message_id_for("a.b"), "<helpline.a=2Eb@helpline.example>");
         assert_ne!(e.message_id_for("a b"), e.message_id_for("a=20b"));
         assert_ne!(e.message_id_for("a/b"), e.message_id_for("a:b"));
     }
 
-    #[test]
-    fn every_security_mode_builds_a_transport() {
+    #[tokio::test]
+    async fn every_security_mode_builds_a_transport() {
         for security in [
             EmailSecurity::Plain,
             EmailSecurity::Starttls,
