@@ -270,3 +270,40 @@ async fn scanners_garbage_and_floods_do_not_stop_the_endpoint() {
     assert!(metrics.contains("reason=\"flood\""), "{metrics}");
     assert!(metrics.contains("reason=\"scanner\""), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trunk_is_never_cut_off_by_the_flood_limit() {
+    let Some(app) = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__ENABLED", "true"),
+            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.5\"]"),
+            ("HELPLINE__SIP__FLOOD_PER_SECOND", "20"),
+            ("HELPLINE__SIP__FLOOD_BURST", "40"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    let trunk = UdpSocket::bind("127.0.0.5:0").await.unwrap();
+    let from = trunk.local_addr().unwrap();
+    let mut answered = 0;
+    let mut buf = vec![0u8; 4096];
+    for n in 0..150 {
+        trunk
+            .send_to(options(from, sip, n, "trunk").as_bytes(), sip)
+            .await
+            .unwrap();
+        // Paced a little so that no datagram is lost in the socket buffers.
+        if n % 10 == 9 {
+            while let Ok(Ok(_)) =
+                tokio::time::timeout(Duration::from_millis(200), trunk.recv_from(&mut buf)).await
+            {
+                answered += 1;
+            }
+        }
+    }
+    assert_eq!(answered, 150, "every probe from the trunk answered");
+}

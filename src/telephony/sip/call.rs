@@ -216,10 +216,12 @@ impl CallContext {
                     let Some(state) = state else { break };
                     match state {
                         DialogState::Confirmed(d, resp) if d.call_id != trunk_call_id => {
+                            let Some(branch) = branches.get(&d.call_id) else { continue };
                             if winner.is_some() {
+                                // Answered at the same moment as the winner: hang it up.
+                                branch.dialog.bye().await.ok();
                                 continue;
                             }
-                            let Some(branch) = branches.get(&d.call_id) else { continue };
                             let user = branch.user_id;
                             winner = Some(d.call_id.clone());
                             cancel_all(&mut branches, winner.as_deref()).await;

@@ -12,20 +12,25 @@ use rsipstack::sip::SipMessage;
 use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transport::TransportEvent;
 
+use crate::telephony::config::Network;
+
 /// The inspector installed on the endpoint.
 #[derive(Clone)]
 pub struct Guard {
     scanners: Vec<String>,
+    /// The trunk carries every call: never rate-limited.
+    trunks: Vec<Network>,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl Guard {
     /// A guard with the configured scanner list and flood limit.
-    pub fn new(scanners: &[String], per_second: u32, burst: u32) -> Self {
+    pub fn new(scanners: &[String], trunks: Vec<Network>, per_second: u32, burst: u32) -> Self {
         let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
         Self {
             scanners: scanners.iter().map(|s| s.to_lowercase()).collect(),
+            trunks,
             limiter: Arc::new(RateLimiter::keyed(
                 Quota::per_second(rate).allow_burst(burst),
             )),
@@ -56,7 +61,8 @@ impl TransportEventInspector for Guard {
             return None;
         }
         if let Ok(addr) = from.get_socketaddr() {
-            if self.limiter.check_key(&addr.ip()).is_err() {
+            let trunk = self.trunks.iter().any(|n| n.contains(addr.ip()));
+            if !trunk && self.limiter.check_key(&addr.ip()).is_err() {
                 metrics::counter!("helpline_sip_dropped_total", "reason" => "flood").increment(1);
                 return None;
             }

@@ -99,8 +99,12 @@ pub async fn start(
     let layer = TransportLayer::new(token.clone());
     layer.add_transport(udp.into());
     layer.add_transport(tcp.into());
+    let trunks = config
+        .trunk_networks()
+        .map_err(|bad| bind_error(addr, &format!("`{bad}` is not a trunk address")))?;
     let guard = Guard::new(
         &config.scanners,
+        trunks.clone(),
         config.flood_per_second,
         config.flood_burst,
     );
@@ -122,9 +126,7 @@ pub async fn start(
         headers: vec![],
     };
     let dispatch = Dispatch {
-        trunks: config
-            .trunk_networks()
-            .map_err(|bad| bind_error(addr, &format!("`{bad}` is not a trunk address")))?,
+        trunks,
         dialogs: dialogs.clone(),
         calls: Arc::new(CallContext {
             state: state.clone(),
