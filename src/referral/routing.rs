@@ -52,6 +52,16 @@ fn names(directory: &Directory, services: &[String]) -> (String, String) {
     )
 }
 
+/// One service code in words, in the console's language (the code itself if unknown).
+pub fn service_label(directory: &Directory, lang: crate::web::i18n::Lang, code: &str) -> String {
+    directory
+        .services
+        .iter()
+        .find(|s| s.code == code)
+        .map(|s| lang.pick(&s.it, &s.en).to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
 /// Service codes in words, in the console's language.
 pub fn service_names(
     directory: &Directory,

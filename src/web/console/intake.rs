@@ -645,19 +645,11 @@ async fn summary_page(
 }
 
 fn services_of(state: &AppState, lang: Lang, triage: &Triage) -> Vec<String> {
+    let directory = state.directory.current();
     triage
         .services
         .iter()
-        .map(|code| {
-            state
-                .directory
-                .current()
-                .services
-                .iter()
-                .find(|s| &s.code == code)
-                .map(|s| lang.pick(&s.it, &s.en).to_string())
-                .unwrap_or_else(|| code.clone())
-        })
+        .map(|code| crate::referral::routing::service_label(&directory, lang, code))
         .collect()
 }
 

@@ -254,21 +254,7 @@ fn case_view(state: &AppState, lang: Lang, r: Referral) -> CaseView {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let services = r
-        .services
-        .iter()
-        .map(|c| {
-            state
-                .directory
-                .current()
-                .services
-                .iter()
-                .find(|s| &s.code == c)
-                .map(|s| lang.pick(&s.it, &s.en).to_string())
-                .unwrap_or_else(|| c.clone())
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let services = routing::service_names(&state.directory.current(), lang, &r.services);
     CaseView {
         exploitation: options("exploitation", &r.exploitation),
         language: r
