@@ -23,11 +23,11 @@ use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
-use rsipstack::transport::SipAddr;
 
 use super::phones::{self, Phone};
 use crate::app::AppState;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Transition};
+use crate::config::LineConfig;
 
 /// What every call needs.
 pub struct CallContext {
@@ -132,10 +132,10 @@ impl CallContext {
         };
         metrics::counter!("helpline_sip_calls_total").increment(1);
         self.record(id, CallState::Queued, "sip", None).await;
-        self.run(id, &line.name, tx).await;
+        self.run(id, &line, tx).await;
     }
 
-    async fn run(&self, id: CallId, line_name: &str, tx: Transaction) {
+    async fn run(&self, id: CallId, line: &LineConfig, tx: Transaction) {
         let (states_tx, mut states) = self.dialogs.new_dialog_state_channel();
         let server = match self.dialogs.get_or_create_server_invite(
             &tx,
@@ -175,7 +175,7 @@ impl CallContext {
         server.ringing(None, None).ok();
         let mut branches: HashMap<String, Branch> = HashMap::new();
         for phone in &phones {
-            match self.ring(phone, line_name, &offer, states_tx.clone()) {
+            match self.ring(phone, line, &offer, states_tx.clone()) {
                 Ok((call_id, dialog)) => {
                     branches.insert(
                         call_id,
@@ -279,26 +279,21 @@ impl CallContext {
     fn ring(
         &self,
         phone: &Phone,
-        line_name: &str,
+        line: &LineConfig,
         offer: &[u8],
         states: rsipstack::dialog::dialog::DialogStateSender,
     ) -> Result<(String, ClientInviteDialog), LegError> {
         let callee = Uri::try_from(phone.contact.as_str()).map_err(LegError::of)?;
         let destination = phone.destination()?;
+        // The phone shows the line that was called, never the caller.
         let mut caller = self.contact.clone();
         caller.auth = Some(rsipstack::sip::Auth {
-            user: self
-                .state
-                .config
-                .lines
-                .first()
-                .map(|l| l.number.clone())
-                .unwrap_or_default(),
+            user: line.number.clone(),
             password: None,
         });
         let call_id = uuid::Uuid::now_v7().to_string();
         let opt = InviteOption {
-            caller_display_name: Some(line_name.to_string()),
+            caller_display_name: Some(line.name.clone()),
             caller_params: vec![],
             caller,
             callee,
@@ -332,27 +327,10 @@ async fn cancel_all(branches: &mut HashMap<String, Branch>, keep: Option<&str>) 
     }
 }
 
-/// Where a phone is reached: the address its REGISTER came from.
-impl Phone {
-    fn destination(&self) -> Result<SipAddr, LegError> {
-        let bad = || LegError(format!("bad source {}", self.source));
-        let (transport, addr) = self.source.split_once(':').ok_or_else(bad)?;
-        let addr: std::net::SocketAddr = addr.parse().map_err(|_| bad())?;
-        let transport = match transport {
-            "tcp" => rsipstack::sip::transport::Transport::Tcp,
-            _ => rsipstack::sip::transport::Transport::Udp,
-        };
-        Ok(SipAddr {
-            r#type: Some(transport),
-            addr: addr.into(),
-        })
-    }
-}
-
 /// A phone's leg could not be started.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct LegError(String);
+pub struct LegError(pub(super) String);
 
 impl LegError {
     fn of(e: impl std::fmt::Display) -> Self {

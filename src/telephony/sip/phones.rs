@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
+use rsipstack::transport::SipAddr;
+
+use super::call::LegError;
 use crate::db::{Db, DbError};
 use crate::with_db;
 
@@ -39,4 +42,21 @@ pub async fn available(db: &Db, now: DateTime<Utc>) -> Result<Vec<Phone>, DbErro
             source,
         })
         .collect())
+}
+
+impl Phone {
+    /// Where the phone is reached: the address its REGISTER came from (through NAT).
+    pub fn destination(&self) -> Result<SipAddr, LegError> {
+        let bad = || LegError(format!("bad source {}", self.source));
+        let (transport, addr) = self.source.split_once(':').ok_or_else(bad)?;
+        let addr: std::net::SocketAddr = addr.parse().map_err(|_| bad())?;
+        let transport = match transport {
+            "tcp" => rsipstack::sip::transport::Transport::Tcp,
+            _ => rsipstack::sip::transport::Transport::Udp,
+        };
+        Ok(SipAddr {
+            r#type: Some(transport),
+            addr: addr.into(),
+        })
+    }
 }
