@@ -151,8 +151,8 @@ async fn answered_story(backend: Backend) {
     let phone_b = sipp("phone_cancelled", None, p2);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let trunk = sipp("trunk_call", Some(sip), free_port());
-    passed(trunk, "the trunk's call").await;
     passed(phone_a, "anna's phone").await;
+    passed(trunk, "the trunk's call").await;
     passed(phone_b, "bruno's phone (cancelled)").await;
     let (state, answered_by, events) = the_call(&app).await;
     assert_eq!(state, CallState::Ended.as_str(), "{events:?}");
