@@ -46,6 +46,8 @@ pub struct Config {
     pub lines: Vec<LineConfig>,
     /// The SIP endpoint (trunk, registrar).
     pub sip: crate::telephony::SipConfig,
+    /// The RTP relay: ports and the address in our SDP.
+    pub media: crate::telephony::media::MediaConfig,
 }
 
 /// `[http]`
@@ -104,6 +106,9 @@ pub struct PrivacyConfig {
     pub caller_hash_key_file: PathBuf,
     /// Window for the repeat-caller hint.
     pub repeat_caller_window_days: u32,
+    /// How long the sealed number of a missed call's callback task is kept when nobody
+    /// closes the task.
+    pub callback_retention_hours: u32,
 }
 
 /// `[directory]`
@@ -312,12 +317,30 @@ impl Config {
                 "expected at least 1 and at most sip.register_max_seconds",
             ));
         }
+        if let Err(message) = self.sip.outbound_target() {
+            return Err(ConfigError::key(src, "sip.outbound", message));
+        }
+        if !self.sip.overflow_number.is_empty()
+            && !matches!(
+                crate::calls::caller::e164(&self.sip.overflow_number),
+                Ok(Some(_))
+            )
+        {
+            return Err(ConfigError::key(
+                src,
+                "sip.overflow_number",
+                "expected a phone number, e.g. \"+39 300 000 0009\"",
+            ));
+        }
         if self.sip.flood_per_second == 0 {
             return Err(ConfigError::key(
                 src,
                 "sip.flood_per_second",
                 "expected at least 1",
             ));
+        }
+        if let Err((key, message)) = self.media.validate() {
+            return Err(ConfigError::key(src, &key, message));
         }
         if let Err((key, message)) = self.escalation.validate() {
             return Err(ConfigError::key(src, &key, message));

@@ -252,6 +252,7 @@ fn start_worker(state: &AppState) -> Option<WorkerHandle> {
         worker::node_name(),
     )
     .register(selftest::SelfTest)
+    .register(crate::calls::callbacks::ExpireHandler(state.clock.clone()))
     .register(escalation::StepHandler(state.escalation.clone()))
     .register(escalation::NotifyHandler(state.escalation.clone()))
     .register(escalation::MediationNotifyHandler(state.escalation.clone()))

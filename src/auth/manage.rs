@@ -25,6 +25,8 @@ pub struct UserRow {
     pub unit_code: Option<String>,
     /// Still on a temporary password.
     pub must_change_password: bool,
+    /// Work mobile: a night operator's, rung when calls overflow.
+    pub mobile: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -36,20 +38,23 @@ type Row = (
     bool,
     Option<String>,
     bool,
+    Option<String>,
     DateTime<Utc>,
 );
 
 /// Every user, by name.
 pub async fn list(db: &Db) -> Result<Vec<UserRow>, UserError> {
-    let rows: Vec<Row> = with_db!(db, |pool| sqlx::query_as(
-        "select id, username, role, active, unit_code, must_change_password, created_at \
+    let rows: Vec<Row> = with_db!(db, |pool| {
+        sqlx::query_as(
+        "select id, username, role, active, unit_code, must_change_password, mobile, created_at \
          from users order by username"
     )
     .fetch_all(pool)
-    .await?);
+    .await?
+    });
     rows.into_iter()
         .map(
-            |(id, username, role, active, unit_code, must_change_password, created_at)| {
+            |(id, username, role, active, unit_code, must_change_password, mobile, created_at)| {
                 Ok(UserRow {
                     id,
                     username,
@@ -57,6 +62,7 @@ pub async fn list(db: &Db) -> Result<Vec<UserRow>, UserError> {
                     active,
                     unit_code,
                     must_change_password,
+                    mobile,
                     created_at,
                 })
             },
@@ -83,6 +89,19 @@ pub async fn update(
     .bind(role.as_str())
     .bind(active)
     .bind(unit_code)
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Sets or clears a user's work mobile (written as people write it; E.164 when dialled).
+pub async fn set_mobile(db: &Db, id: i64, mobile: Option<&str>) -> Result<(), UserError> {
+    with_db!(db, |pool| sqlx::query(
+        "update users set mobile = $1 where id = $2"
+    )
+    .bind(mobile)
     .bind(id)
     .execute(pool)
     .await

@@ -125,6 +125,12 @@ impl CallerHasher {
     }
 }
 
+/// The E.164 form of a caller's number (`None` when withheld), for the one place it is
+/// kept: sealed on a missed call's callback task.
+pub fn e164(raw: &str) -> Result<Option<String>, InvalidCallerNumber> {
+    normalise(raw)
+}
+
 /// Words that trunks and providers use for a withheld number.
 const WITHHELD: [&str; 6] = [
     "",
@@ -262,6 +268,7 @@ mod tests {
             caller_hash_key: None,
             caller_hash_key_file: dir.path().join("sub/key"),
             repeat_caller_window_days: 90,
+            callback_retention_hours: 72,
         };
         let d = Directory::parse(EMBEDDED_DIRECTORY, "built-in").unwrap();
         let a = CallerHasher::from_config(&cfg)

@@ -1,9 +1,11 @@
 //! The call record: every call, whatever its channel, opened at once and moved through
 //! its lifecycle by events, with times derived from them.
 
+pub mod callbacks;
 pub mod caller;
 pub mod model;
 pub mod outcome;
+pub mod seal;
 mod sqlite_writer;
 pub mod state;
 pub mod store;

@@ -29,8 +29,18 @@ pub struct SipConfig {
     pub register_max_seconds: u32,
     /// See `register_max_seconds`.
     pub register_min_seconds: u32,
-    /// How long the operators' phones ring before the call counts as missed.
+    /// How long the operators' phones ring before the call overflows (or is missed).
     pub ring_timeout_seconds: u32,
+    /// Where calls out through the trunk are sent (`udp:HOST:PORT` or `tcp:HOST:PORT`;
+    /// a bare `HOST:PORT` is UDP). Empty: no overflow, an unanswered call is missed.
+    #[serde(default)]
+    pub outbound: String,
+    /// The on-call mobile rung when no operator answers and the night operators' rota
+    /// names nobody with a mobile. Empty: only the rota.
+    #[serde(default)]
+    pub overflow_number: String,
+    /// How long the on-call mobile rings before the call counts as missed.
+    pub overflow_ring_seconds: u32,
 }
 
 /// An address or network a trunk sends from.
@@ -74,7 +84,34 @@ impl Network {
     }
 }
 
+/// Where outbound calls go through the trunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outbound {
+    /// Over TCP (else UDP).
+    pub tcp: bool,
+    /// The trunk's address.
+    pub addr: SocketAddr,
+}
+
 impl SipConfig {
+    /// `outbound` read: `None` when empty (no overflow).
+    pub fn outbound_target(&self) -> Result<Option<Outbound>, String> {
+        let text = self.outbound.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let (tcp, addr) = match text.split_once(':') {
+            Some(("udp", rest)) => (false, rest),
+            Some(("tcp", rest)) => (true, rest),
+            _ => (false, text),
+        };
+        addr.parse()
+            .map(|addr| Some(Outbound { tcp, addr }))
+            .map_err(|_| {
+                format!("`{text}` is not a trunk address; expected e.g. \"udp:192.0.2.10:5060\"")
+            })
+    }
+
     /// The trunks as networks; the first entry that is neither is returned as the error.
     pub fn trunk_networks(&self) -> Result<Vec<Network>, String> {
         self.trunks

@@ -25,4 +25,5 @@ mod rota;
 mod rota_page;
 mod sip;
 mod sip_calls;
+mod sip_overflow;
 mod support;

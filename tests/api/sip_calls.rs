@@ -14,12 +14,12 @@ use helpline::telephony::sip::bindings::{self, Registration};
 use crate::console_client::{Console, PASSWORD};
 use crate::helpers::{Backend, TestApp};
 
-fn scenario(name: &str) -> PathBuf {
+pub fn scenario(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/sip/{name}.xml"))
 }
 
 /// A free UDP port on 127.0.0.1 for a sipp phone.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -29,7 +29,7 @@ fn free_port() -> u16 {
 
 /// Starts sipp with `name` once; `target` for a caller, none for a phone waiting on
 /// `port`.
-fn sipp(name: &str, target: Option<SocketAddr>, port: u16) -> tokio::process::Child {
+pub fn sipp(name: &str, target: Option<SocketAddr>, port: u16) -> tokio::process::Child {
     let mut cmd = tokio::process::Command::new("sipp");
     cmd.arg("-sf").arg(scenario(name));
     if let Some(t) = target {
@@ -45,7 +45,7 @@ fn sipp(name: &str, target: Option<SocketAddr>, port: u16) -> tokio::process::Ch
     cmd.spawn().expect("sipp runs (Debian package sip-tester)")
 }
 
-async fn passed(child: tokio::process::Child, what: &str) {
+pub async fn passed(child: tokio::process::Child, what: &str) {
     let out = child.wait_with_output().await.unwrap();
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
@@ -71,7 +71,7 @@ async fn app(backend: Backend) -> Option<TestApp> {
 }
 
 /// An operator marked available on the board, with a phone registered at `port`.
-async fn operator_with_phone(app: &TestApp, name: &str, port: u16) -> i64 {
+pub async fn operator_with_phone(app: &TestApp, name: &str, port: u16) -> i64 {
     app.token_for(name, Role::Operator).await;
     let c = Console::new(app);
     c.sign_in(name, PASSWORD).await;
@@ -101,7 +101,7 @@ async fn operator_with_phone(app: &TestApp, name: &str, port: u16) -> i64 {
 
 /// The one SIP call's final state (waiting up to 5 s for it: the service records it
 /// as the last message is answered), answering operator, and states in order.
-async fn the_call(app: &TestApp) -> (String, Option<i64>, Vec<String>) {
+pub async fn the_call(app: &TestApp) -> (String, Option<i64>, Vec<String>) {
     for _ in 0..100 {
         let call = read_call(app).await;
         if ["ended", "abandoned", "missed", "failed"].contains(&call.0.as_str()) {
@@ -112,7 +112,7 @@ async fn the_call(app: &TestApp) -> (String, Option<i64>, Vec<String>) {
     read_call(app).await
 }
 
-async fn read_call(app: &TestApp) -> (String, Option<i64>, Vec<String>) {
+pub async fn read_call(app: &TestApp) -> (String, Option<i64>, Vec<String>) {
     helpline::with_db!(&app.db, |pool| {
         let (id, state): (String, String) =
             sqlx::query_as("select cast(id as text), state from calls where channel = 'sip'")

@@ -15,17 +15,24 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+
 use chrono::Utc;
 use rsipstack::dialog::client_dialog::ClientInviteDialog;
-use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::server_dialog::ServerInviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::SipAddr;
 
+use super::overflow::{self, OverflowTarget};
 use super::phones::{self, Phone};
 use crate::app::AppState;
+use crate::calls::caller::e164;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Transition};
 use crate::config::LineConfig;
 
@@ -37,15 +44,169 @@ pub struct CallContext {
     pub dialogs: Arc<DialogLayer>,
     /// Our Contact.
     pub contact: Uri,
-    /// How long the phones ring before the call counts as missed.
+    /// How long the phones ring before the call overflows.
     pub ring_timeout: Duration,
+    /// How long the on-call mobile rings before the call counts as missed.
+    pub overflow_timeout: Duration,
 }
 
-/// One phone rung for a call.
+/// One phone rung for a call (an operator's, or the on-call mobile through the trunk).
 struct Branch {
-    user_id: i64,
+    /// The operator whose phone it is, when known.
+    user_id: Option<i64>,
     dialog: ClientInviteDialog,
     done: bool,
+}
+
+impl Branch {
+    fn new(user_id: Option<i64>, dialog: ClientInviteDialog) -> Self {
+        Self {
+            user_id,
+            dialog,
+            done: false,
+        }
+    }
+}
+
+/// One call in progress: its legs and how far it got.
+struct Run<'a> {
+    ctx: &'a CallContext,
+    id: CallId,
+    line: &'a LineConfig,
+    offer: Vec<u8>,
+    states: DialogStateSender,
+    server: ServerInviteDialog,
+    /// Every leg rung, by its Call-ID.
+    branches: HashMap<String, Branch>,
+    /// The leg that answered.
+    winner: Option<String>,
+    /// Overflow was tried (it is tried once).
+    overflowed: bool,
+    /// The on-call mobile was rung.
+    mobile_rung: bool,
+    /// The caller's number (E.164), kept in memory only for a callback task if the call
+    /// is missed; `None` when withheld.
+    number: Option<SecretString>,
+}
+
+impl Run<'_> {
+    /// Nobody took the call: once, the on-call mobile through the trunk; after that (or
+    /// without overflow) the call is missed, the trunk told 480, and a callback task left.
+    /// Returns the next deadline, `None` when the call is over.
+    async fn overflow_or_miss(&mut self, why: &str) -> Option<Instant> {
+        if !self.overflowed {
+            self.overflowed = true;
+            let now = self.ctx.state.clock.now();
+            if let Some(target) = overflow::target(&self.ctx.state, now).await {
+                match self
+                    .ctx
+                    .ring_out(&target, self.line, &self.offer, self.states.clone())
+                {
+                    Ok((call_id, dialog)) => {
+                        self.branches
+                            .insert(call_id, Branch::new(target.user_id, dialog));
+                        self.mobile_rung = true;
+                        self.server.ringing(None, None).ok();
+                        metrics::counter!("helpline_sip_overflows_total").increment(1);
+                        self.ctx
+                            .record(self.id, CallState::Overflowed, why, None)
+                            .await;
+                        return Some(Instant::now() + self.ctx.overflow_timeout);
+                    }
+                    Err(e) => {
+                        tracing::error!(call = %self.id, error = %e, "on-call mobile not rung")
+                    }
+                }
+            }
+        }
+        self.server
+            .reject(Some(StatusCode::TemporarilyUnavailable), None)
+            .ok();
+        let reason = if self.mobile_rung {
+            "overflow_no_answer"
+        } else {
+            why
+        };
+        self.ctx
+            .record(self.id, CallState::Missed, reason, None)
+            .await;
+        overflow::leave_callback(&self.ctx.state, self.id, self.number.as_ref()).await;
+        None
+    }
+
+    /// A leg changed; returns the next deadline, `None` when the call is over.
+    async fn on_state(
+        &mut self,
+        state: DialogState,
+        trunk: &str,
+        until: Instant,
+    ) -> Option<Instant> {
+        match state {
+            DialogState::Confirmed(d, resp) if d.call_id != trunk => {
+                let Some(branch) = self.branches.get(&d.call_id) else {
+                    return Some(until);
+                };
+                if self.winner.is_some() {
+                    // Answered at the same moment as the winner: hang it up.
+                    branch.dialog.bye().await.ok();
+                    return Some(until);
+                }
+                let user = branch.user_id;
+                self.winner = Some(d.call_id.clone());
+                cancel_all(&mut self.branches, self.winner.as_deref()).await;
+                if let Err(e) = self.server.accept(None, Some(resp.body.clone())) {
+                    tracing::error!(call = %self.id, error = %e, "caller's leg not answered");
+                }
+                let why = if self.mobile_rung {
+                    "overflow_answered"
+                } else {
+                    "sip_answered"
+                };
+                self.ctx
+                    .record(self.id, CallState::Answered, why, user)
+                    .await;
+                Some(until)
+            }
+            DialogState::Terminated(d, reason) if d.call_id == trunk => {
+                match &self.winner {
+                    None => {
+                        cancel_all(&mut self.branches, None).await;
+                        self.ctx
+                            .record(self.id, CallState::Abandoned, "caller_hung_up", None)
+                            .await;
+                    }
+                    Some(w) => {
+                        if let Some(b) = self.branches.get(w) {
+                            b.dialog.bye().await.ok();
+                        }
+                        let why = match reason {
+                            TerminatedReason::UacBye => "caller_hung_up",
+                            _ => "caller_leg_ended",
+                        };
+                        self.ctx.record(self.id, CallState::Ended, why, None).await;
+                    }
+                }
+                None
+            }
+            DialogState::Terminated(d, _) => {
+                if self.winner.as_deref() == Some(d.call_id.as_str()) {
+                    self.server.bye().await.ok();
+                    self.ctx
+                        .record(self.id, CallState::Ended, "operator_hung_up", None)
+                        .await;
+                    return None;
+                }
+                if let Some(b) = self.branches.get_mut(&d.call_id) {
+                    b.done = true;
+                }
+                if self.winner.is_none() && self.branches.values().all(|b| b.done) {
+                    return self.overflow_or_miss("no_answer").await;
+                }
+                Some(until)
+            }
+            _ => Some(until),
+        }
+    }
 }
 
 /// The user part of a SIP URI, or of a `tel:` number; "" when absent.
@@ -92,28 +253,35 @@ impl CallContext {
             tx.reply(StatusCode::NotFound).await.ok();
             return;
         };
-        // The caller's number, turned at once into what is kept of it.
-        let caller = {
-            let raw = tx
-                .original
+        // The caller's number, turned at once into what is kept of it; the number itself
+        // stays in this call's memory only, for a callback task if nobody answers.
+        let raw = SecretString::from(
+            tx.original
                 .from_header()
                 .ok()
                 .and_then(|f| f.uri().ok())
                 .map(|u| user_of(&u))
-                .unwrap_or_default();
-            let empty = CallerFingerprint {
-                hash: None,
-                territory_hint: None,
-            };
-            if withheld(&raw) {
-                empty
-            } else {
-                self.state
-                    .hasher
-                    .fingerprint(&raw, &self.state.directory.current())
-                    .unwrap_or(empty)
-            }
+                .unwrap_or_default(),
+        );
+        let empty = CallerFingerprint {
+            hash: None,
+            territory_hint: None,
         };
+        let (caller, number) = if withheld(raw.expose_secret()) {
+            (empty, None)
+        } else {
+            let caller = self
+                .state
+                .hasher
+                .fingerprint(raw.expose_secret(), &self.state.directory.current())
+                .unwrap_or(empty);
+            let number = e164(raw.expose_secret())
+                .ok()
+                .flatten()
+                .map(SecretString::from);
+            (caller, number)
+        };
+        drop(raw);
         let new = NewCall {
             channel: Channel::Sip,
             line: Some(line.number.clone()),
@@ -132,10 +300,16 @@ impl CallContext {
         };
         metrics::counter!("helpline_sip_calls_total").increment(1);
         self.record(id, CallState::Queued, "sip", None).await;
-        self.run(id, &line, tx).await;
+        self.run(id, &line, tx, number).await;
     }
 
-    async fn run(&self, id: CallId, line: &LineConfig, tx: Transaction) {
+    async fn run(
+        &self,
+        id: CallId,
+        line: &LineConfig,
+        tx: Transaction,
+        number: Option<SecretString>,
+    ) {
         let (states_tx, mut states) = self.dialogs.new_dialog_state_channel();
         let server = match self.dialogs.get_or_create_server_invite(
             &tx,
@@ -156,6 +330,19 @@ impl CallContext {
         let mut trunk_leg = server.clone();
         tokio::spawn(async move { trunk_leg.handle(&mut trunk_tx).await });
 
+        let mut run = Run {
+            ctx: self,
+            id,
+            line,
+            offer,
+            states: states_tx,
+            server,
+            branches: HashMap::new(),
+            winner: None,
+            overflowed: false,
+            mobile_rung: false,
+            number,
+        };
         let phones = match phones::available(&self.state.db, Utc::now()).await {
             Ok(p) => p,
             Err(e) => {
@@ -163,114 +350,42 @@ impl CallContext {
                 Vec::new()
             }
         };
-        if phones.is_empty() {
-            server
-                .reject(Some(StatusCode::TemporarilyUnavailable), None)
-                .ok();
-            self.record(id, CallState::Missed, "no_operator_available", None)
-                .await;
-            self.dialogs.remove_dialog(&server.id());
-            return;
-        }
-        server.ringing(None, None).ok();
-        let mut branches: HashMap<String, Branch> = HashMap::new();
-        for phone in &phones {
-            match self.ring(phone, line, &offer, states_tx.clone()) {
-                Ok((call_id, dialog)) => {
-                    branches.insert(
-                        call_id,
-                        Branch {
-                            user_id: phone.user_id,
-                            dialog,
-                            done: false,
-                        },
-                    );
+        let mut deadline = if phones.is_empty() {
+            run.overflow_or_miss("no_operator_available").await
+        } else {
+            run.server.ringing(None, None).ok();
+            for phone in &phones {
+                match self.ring(phone, line, &run.offer, run.states.clone()) {
+                    Ok((call_id, dialog)) => {
+                        run.branches
+                            .insert(call_id, Branch::new(Some(phone.user_id), dialog));
+                    }
+                    Err(e) => tracing::warn!(call = %id, error = %e, "a phone could not be rung"),
                 }
-                Err(e) => tracing::warn!(call = %id, error = %e, "a phone could not be rung"),
             }
-        }
-        if branches.is_empty() {
-            server
-                .reject(Some(StatusCode::TemporarilyUnavailable), None)
-                .ok();
-            self.record(id, CallState::Missed, "no_phone_reachable", None)
-                .await;
-            self.dialogs.remove_dialog(&server.id());
-            return;
-        }
-        self.record(id, CallState::Ringing, "phones_rung", None)
-            .await;
+            if run.branches.is_empty() {
+                run.overflow_or_miss("no_phone_reachable").await
+            } else {
+                self.record(id, CallState::Ringing, "phones_rung", None)
+                    .await;
+                Some(Instant::now() + self.ring_timeout)
+            }
+        };
 
-        let ring = tokio::time::sleep(self.ring_timeout);
-        tokio::pin!(ring);
-        let mut winner: Option<String> = None;
-        loop {
+        while let Some(until) = deadline {
             tokio::select! {
-                () = &mut ring, if winner.is_none() => {
-                    cancel_all(&mut branches, None).await;
-                    server.reject(Some(StatusCode::TemporarilyUnavailable), None).ok();
-                    self.record(id, CallState::Missed, "ring_timeout", None).await;
-                    break;
+                () = tokio::time::sleep_until(until), if run.winner.is_none() => {
+                    cancel_all(&mut run.branches, None).await;
+                    deadline = run.overflow_or_miss("ring_timeout").await;
                 }
                 state = states.recv() => {
                     let Some(state) = state else { break };
-                    match state {
-                        DialogState::Confirmed(d, resp) if d.call_id != trunk_call_id => {
-                            let Some(branch) = branches.get(&d.call_id) else { continue };
-                            if winner.is_some() {
-                                // Answered at the same moment as the winner: hang it up.
-                                branch.dialog.bye().await.ok();
-                                continue;
-                            }
-                            let user = branch.user_id;
-                            winner = Some(d.call_id.clone());
-                            cancel_all(&mut branches, winner.as_deref()).await;
-                            if let Err(e) = server.accept(None, Some(resp.body.clone())) {
-                                tracing::error!(call = %id, error = %e, "caller's leg not answered");
-                            }
-                            self.record(id, CallState::Answered, "sip_answered", Some(user)).await;
-                        }
-                        DialogState::Terminated(d, reason) if d.call_id == trunk_call_id => {
-                            match &winner {
-                                None => {
-                                    cancel_all(&mut branches, None).await;
-                                    self.record(id, CallState::Abandoned, "caller_hung_up", None).await;
-                                }
-                                Some(w) => {
-                                    if let Some(b) = branches.get(w) {
-                                        b.dialog.bye().await.ok();
-                                    }
-                                    let why = match reason {
-                                        TerminatedReason::UacBye => "caller_hung_up",
-                                        _ => "caller_leg_ended",
-                                    };
-                                    self.record(id, CallState::Ended, why, None).await;
-                                }
-                            }
-                            break;
-                        }
-                        DialogState::Terminated(d, _) => {
-                            if winner.as_deref() == Some(d.call_id.as_str()) {
-                                server.bye().await.ok();
-                                self.record(id, CallState::Ended, "operator_hung_up", None).await;
-                                break;
-                            }
-                            if let Some(b) = branches.get_mut(&d.call_id) {
-                                b.done = true;
-                            }
-                            if winner.is_none() && branches.values().all(|b| b.done) {
-                                server.reject(Some(StatusCode::TemporarilyUnavailable), None).ok();
-                                self.record(id, CallState::Missed, "no_answer", None).await;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
+                    deadline = run.on_state(state, &trunk_call_id, until).await;
                 }
             }
         }
-        self.dialogs.remove_dialog(&server.id());
-        for b in branches.values() {
+        self.dialogs.remove_dialog(&run.server.id());
+        for b in run.branches.values() {
             self.dialogs.remove_dialog(&b.dialog.id());
         }
     }
@@ -281,10 +396,44 @@ impl CallContext {
         phone: &Phone,
         line: &LineConfig,
         offer: &[u8],
-        states: rsipstack::dialog::dialog::DialogStateSender,
+        states: DialogStateSender,
     ) -> Result<(String, ClientInviteDialog), LegError> {
         let callee = Uri::try_from(phone.contact.as_str()).map_err(LegError::of)?;
-        let destination = phone.destination()?;
+        self.invite(callee, phone.destination()?, line, offer, states)
+    }
+
+    /// Calls the on-call mobile out through the trunk.
+    fn ring_out(
+        &self,
+        target: &OverflowTarget,
+        line: &LineConfig,
+        offer: &[u8],
+        states: DialogStateSender,
+    ) -> Result<(String, ClientInviteDialog), LegError> {
+        let callee =
+            Uri::try_from(format!("sip:{}@{}", target.number, target.outbound.addr).as_str())
+                .map_err(LegError::of)?;
+        let transport = if target.outbound.tcp {
+            rsipstack::sip::transport::Transport::Tcp
+        } else {
+            rsipstack::sip::transport::Transport::Udp
+        };
+        let destination = SipAddr {
+            r#type: Some(transport),
+            addr: target.outbound.addr.into(),
+        };
+        self.invite(callee, destination, line, offer, states)
+    }
+
+    /// Sends an INVITE on a new leg; returns its Call-ID and dialog.
+    fn invite(
+        &self,
+        callee: Uri,
+        destination: SipAddr,
+        line: &LineConfig,
+        offer: &[u8],
+        states: DialogStateSender,
+    ) -> Result<(String, ClientInviteDialog), LegError> {
         // The phone shows the line that was called, never the caller.
         let mut caller = self.contact.clone();
         caller.auth = Some(rsipstack::sip::Auth {

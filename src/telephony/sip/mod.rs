@@ -10,6 +10,7 @@ pub mod bindings;
 pub mod call;
 pub mod digest;
 pub mod guard;
+pub mod overflow;
 pub mod phones;
 pub mod registrar;
 
@@ -133,6 +134,7 @@ pub async fn start(
             dialogs,
             contact,
             ring_timeout: Duration::from_secs(u64::from(config.ring_timeout_seconds)),
+            overflow_timeout: Duration::from_secs(u64::from(config.overflow_ring_seconds)),
         }),
         registrar: Registrar {
             db: state.db.clone(),

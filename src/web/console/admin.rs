@@ -214,6 +214,18 @@ pub async fn update(
             .await
         }
     };
+    // The work mobile, when the form has the field: empty clears it.
+    let mobile = form.get("mobile").map(|m| m.trim().to_string());
+    if let Some(m) = mobile.as_deref().filter(|m| !m.is_empty()) {
+        if !matches!(crate::calls::caller::e164(m), Ok(Some(_))) {
+            let m = refuse(
+                &session,
+                "Il cellulare non è un numero di telefono (es. +39 300 000 0009).",
+                "The mobile is not a phone number (e.g. +39 300 000 0009).",
+            );
+            return page(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, m, None).await;
+        }
+    }
     match manage::get(&state.db, id).await {
         Ok(Some(_)) => {}
         Ok(None) => return PageError::not_found(session.lang).into_response(),
@@ -222,12 +234,24 @@ pub async fn update(
     if let Err(e) = manage::update(&state.db, id, role, active, unit.as_deref()).await {
         return user_error(e, &session);
     }
+    if let Some(m) = &mobile {
+        let value = Some(m.as_str()).filter(|m| !m.is_empty());
+        if let Err(e) = manage::set_mobile(&state.db, id, value).await {
+            return user_error(e, &session);
+        }
+    }
     if !active {
         if let Err(e) = session::delete_all_of(&state.db, id).await {
             return PageError::from_db(e, session.lang).into_response();
         }
     }
-    let detail = serde_json::json!({ "role": role.as_str(), "active": active, "unit": unit });
+    // Whether a mobile is set, never the number itself (the log holds no numbers).
+    let detail = serde_json::json!({
+        "role": role.as_str(),
+        "active": active,
+        "unit": unit,
+        "mobile": mobile.map(|m| !m.is_empty()),
+    });
     if let Err(r) = audited(&state, &session, "user.update", id, detail).await {
         return r;
     }

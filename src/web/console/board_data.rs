@@ -166,6 +166,8 @@ pub struct BoardSnapshot {
     pub operators: Vec<BoardOperator>,
     /// Referrals waiting too long for an acknowledgement, oldest first.
     pub alerts: Vec<BoardAlert>,
+    /// Missed calls waiting for a callback, oldest first.
+    pub callbacks: Vec<crate::calls::callbacks::Task>,
 }
 
 type CallRow = (
@@ -233,6 +235,7 @@ pub async fn load(
     }
     Ok(BoardSnapshot {
         alerts,
+        callbacks: crate::calls::callbacks::open_tasks(db).await?,
         calls: calls
             .into_iter()
             .map(

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit_page;
 pub mod board;
 pub mod board_data;
+pub mod callbacks_page;
 pub mod closing;
 pub mod directory_forms;
 pub mod directory_page;
@@ -122,6 +123,9 @@ pub fn router() -> Router<AppState> {
             get(mediation_page::show).post(mediation_page::change),
         )
         .route("/calls/{id}/close", post(closing::close))
+        .route("/callbacks/{id}", get(callbacks_page::show))
+        .route("/callbacks/{id}/claim", post(callbacks_page::claim))
+        .route("/callbacks/{id}/close", post(callbacks_page::close))
         .route("/intakes/{id}/referrals", post(referrals_page::send))
         .route("/cases", get(referrals_page::cases))
         .route("/cases/{id}", get(referrals_page::case))

@@ -1,0 +1,54 @@
+//! Media anchoring: the call's RTP flows through the service (trunk ⇄ relay ⇄ phone)
+//! instead of directly between the trunk and the operator's phone. With the audio in our
+//! hands, prompts to the caller, DTMF and a mediator's three-way call can be added later
+//! without touching the phones or the trunk; and neither end learns the other's address.
+//!
+//! - `config.rs`: `[media]`, the port range and the address in our SDP;
+//! - `ports.rs`: RTP/RTCP port pairs of that range, shared by all calls;
+//! - `sdp.rs`: the remote's address from an SDP, and our SDP for the other leg;
+//! - `relay.rs`: the packets of one call, both ways, with NAT latching and counts;
+//! - `session.rs`: the three together for a call, from the trunk's offer to hang-up.
+
+pub mod config;
+pub mod ports;
+pub mod relay;
+pub mod sdp;
+pub mod session;
+
+pub use config::MediaConfig;
+pub use ports::{PortError, PortPair, PortPool};
+pub use relay::{DirectionStats, RelaySession, RelayStats, Side};
+pub use sdp::{RemoteMedia, Sdp, SdpError};
+pub use session::{CallMedia, MediaError};
+
+#[cfg(test)]
+mod relay_tests;
+#[cfg(test)]
+mod sdp_tests;
+
+/// Helpers shared by the module's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// 127.0.0.1.
+    pub fn localhost() -> IpAddr {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    }
+
+    /// A range of `pairs` RTP/RTCP pairs that nothing on the host uses right now.
+    pub fn free_range(pairs: u16) -> (u16, u16) {
+        loop {
+            let probe = std::net::UdpSocket::bind((localhost(), 0)).expect("probe socket");
+            let base = probe.local_addr().expect("probe address").port() & !1;
+            drop(probe);
+            let Some(max) = base.checked_add(pairs * 2 - 1) else {
+                continue;
+            };
+            let free = (base..=max).all(|p| std::net::UdpSocket::bind((localhost(), p)).is_ok());
+            if base > 1024 && free {
+                return (base, max);
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! A relay session: two legs, each an RTP/RTCP pair of ours facing one remote (the
+//! trunk on the caller's side, the answering phone on the operator's). What arrives on
+//! one leg leaves from the other leg's socket towards that leg's remote, untouched.
+//!
+//! Symmetric RTP (RFC 4961) and latching: a phone behind NAT sends from another address
+//! than its SDP says, and only packets sent back to that real source get through its
+//! NAT. So each socket adopts the source of the first packet it receives once its
+//! remote is known; from then on packets from any other source are dropped, so nobody
+//! spraying the port range can inject audio into a call.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+
+use super::ports::PortPair;
+
+/// Largest datagram relayed whole (RTP over UDP stays well under an Ethernet MTU).
+const MAX_DATAGRAM: usize = 4096;
+
+/// Which side of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Towards the trunk (the caller).
+    Caller,
+    /// Towards the operator's phone.
+    Operator,
+}
+
+impl Side {
+    fn index(self) -> usize {
+        match self {
+            Side::Caller => 0,
+            Side::Operator => 1,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Side::Caller => "caller",
+            Side::Operator => "operator",
+        }
+    }
+
+    fn other(self) -> Self {
+        match self {
+            Side::Caller => Side::Operator,
+            Side::Operator => Side::Caller,
+        }
+    }
+}
+
+/// Counts of one direction (packets received on one leg, for the other).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirectionStats {
+    /// RTP packets relayed.
+    pub rtp_packets: u64,
+    /// Their bytes (RTP header and payload).
+    pub rtp_bytes: u64,
+    /// RTCP packets relayed.
+    pub rtcp_packets: u64,
+    /// Their bytes.
+    pub rtcp_bytes: u64,
+    /// Packets not relayed: the other leg's remote not known yet, a source other than
+    /// the latched one, or a send that failed.
+    pub dropped: u64,
+}
+
+/// Counts of a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayStats {
+    /// From the trunk to the phone.
+    pub caller_to_operator: DirectionStats,
+    /// From the phone to the trunk.
+    pub operator_to_caller: DirectionStats,
+}
+
+/// Live counters of one direction.
+#[derive(Debug, Default)]
+struct Counters {
+    rtp_packets: AtomicU64,
+    rtp_bytes: AtomicU64,
+    rtcp_packets: AtomicU64,
+    rtcp_bytes: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> DirectionStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        DirectionStats {
+            rtp_packets: get(&self.rtp_packets),
+            rtp_bytes: get(&self.rtp_bytes),
+            rtcp_packets: get(&self.rtcp_packets),
+            rtcp_bytes: get(&self.rtcp_bytes),
+            dropped: get(&self.dropped),
+        }
+    }
+
+    fn relayed(&self, rtcp: bool, bytes: usize) {
+        let (packets, total) = if rtcp {
+            (&self.rtcp_packets, &self.rtcp_bytes)
+        } else {
+            (&self.rtp_packets, &self.rtp_bytes)
+        };
+        packets.fetch_add(1, Ordering::Relaxed);
+        total.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// Where one of a leg's sockets sends, and whether it has latched.
+#[derive(Debug, Default, Clone, Copy)]
+struct Target {
+    addr: Option<SocketAddr>,
+    latched: bool,
+}
+
+/// A leg's remote: RTP and RTCP latch independently (NATs map them independently).
+#[derive(Debug, Default)]
+struct Remote {
+    rtp: Target,
+    rtcp: Target,
+}
+
+/// One leg: our sockets, its remote, and the counts of what it receives.
+#[derive(Debug)]
+struct Leg {
+    pair: PortPair,
+    remote: Mutex<Remote>,
+    received: Counters,
+}
+
+impl Leg {
+    fn remote(&self) -> MutexGuard<'_, Remote> {
+        // Two addresses and two flags, consistent after any panic: keep using them.
+        self.remote.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn socket(&self, rtcp: bool) -> &UdpSocket {
+        if rtcp {
+            self.pair.rtcp()
+        } else {
+            self.pair.rtp()
+        }
+    }
+}
+
+/// A running relay between the caller's leg and the operator's leg.
+///
+/// Dropping it stops the relay; its ports go back to the pool as soon as its tasks are
+/// gone. [`RelaySession::stop`] does the same and waits for that.
+#[derive(Debug)]
+pub struct RelaySession {
+    legs: [Arc<Leg>; 2],
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RelaySession {
+    /// Starts relaying between two pairs; a leg relays nothing towards its remote until
+    /// [`set_remote`](Self::set_remote) has given it one.
+    pub fn start(caller: PortPair, operator: PortPair) -> Self {
+        let leg = |pair| {
+            Arc::new(Leg {
+                pair,
+                remote: Mutex::new(Remote::default()),
+                received: Counters::default(),
+            })
+        };
+        let legs = [leg(caller), leg(operator)];
+        let mut tasks = Vec::with_capacity(4);
+        for side in [Side::Caller, Side::Operator] {
+            for rtcp in [false, true] {
+                let from = Arc::clone(&legs[side.index()]);
+                let to = Arc::clone(&legs[side.other().index()]);
+                tasks.push(tokio::spawn(forward(side, rtcp, from, to)));
+            }
+        }
+        Self { legs, tasks }
+    }
+
+    /// Sets where a leg's remote wants media (from its SDP); it may latch anew.
+    pub fn set_remote(&self, side: Side, rtp: SocketAddr, rtcp: SocketAddr) {
+        let mut remote = self.legs[side.index()].remote();
+        remote.rtp = Target {
+            addr: Some(rtp),
+            latched: false,
+        };
+        remote.rtcp = Target {
+            addr: Some(rtcp),
+            latched: false,
+        };
+    }
+
+    /// Where a leg sends RTP now (after latching, the real source of the remote).
+    pub fn remote_rtp(&self, side: Side) -> Option<SocketAddr> {
+        self.legs[side.index()].remote().rtp.addr
+    }
+
+    /// Our RTP port on a leg (RTCP is the next one): what that leg's SDP must name.
+    pub fn local_rtp_port(&self, side: Side) -> u16 {
+        self.legs[side.index()].pair.rtp_port()
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> RelayStats {
+        RelayStats {
+            caller_to_operator: self.legs[Side::Caller.index()].received.snapshot(),
+            operator_to_caller: self.legs[Side::Operator.index()].received.snapshot(),
+        }
+    }
+
+    /// Stops relaying and frees the ports before returning; the final counts.
+    pub async fn stop(mut self) -> RelayStats {
+        let tasks = std::mem::take(&mut self.tasks);
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            // Cancelled, as asked: nothing to report.
+            let _ = task.await;
+        }
+        // The tasks' references are gone: dropping `self` drops the last ones, which
+        // closes the sockets and returns the ports to the pool.
+        self.stats()
+    }
+}
+
+impl Drop for RelaySession {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Relays what one socket of `from` receives to the same socket of `to`.
+async fn forward(side: Side, rtcp: bool, from: Arc<Leg>, to: Arc<Leg>) {
+    let kind = if rtcp { "rtcp" } else { "rtp" };
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let (len, source) = match from.socket(rtcp).recv_from(&mut buf).await {
+            Ok(received) => received,
+            Err(e) => {
+                // ICMP errors surface here on some systems; they end nothing, but a
+                // socket failing over and over must not spin a core.
+                tracing::debug!(leg = side.name(), kind, error = %e, "relay receive failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if !accept(&from, side, rtcp, source) {
+            from.received.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let target = {
+            let remote = to.remote();
+            if rtcp {
+                remote.rtcp.addr
+            } else {
+                remote.rtp.addr
+            }
+        };
+        // Port 0 or 0.0.0.0 (a stream on hold, old style): nowhere to send.
+        let Some(target) = target.filter(|t| t.port() != 0 && !t.ip().is_unspecified()) else {
+            from.received.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let packet = buf.get(..len).unwrap_or_default();
+        match to.socket(rtcp).send_to(packet, target).await {
+            Ok(_) => from.received.relayed(rtcp, len),
+            Err(e) => {
+                from.received.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(leg = side.other().name(), kind, error = %e, "relay send failed");
+            }
+        }
+    }
+}
+
+/// Whether a packet from `source` on `leg` is the remote's, latching on the first one.
+fn accept(leg: &Leg, side: Side, rtcp: bool, source: SocketAddr) -> bool {
+    let mut remote = leg.remote();
+    let target = if rtcp {
+        &mut remote.rtcp
+    } else {
+        &mut remote.rtp
+    };
+    match target.addr {
+        // Before the leg's SDP, packets come from nobody we know (a losing phone of the
+        // fork could be sending early media): none are let through.
+        None => false,
+        Some(addr) if target.latched => addr == source,
+        Some(addr) => {
+            if addr != source {
+                tracing::debug!(
+                    leg = side.name(),
+                    kind = if rtcp { "rtcp" } else { "rtp" },
+                    sdp = %addr,
+                    real = %source,
+                    "media latched to the remote's real source"
+                );
+                target.addr = Some(source);
+            }
+            target.latched = true;
+            true
+        }
+    }
+}
