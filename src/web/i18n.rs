@@ -119,6 +119,7 @@ pub static TEXTS: &[(&str, &str, &str)] = &[
     ("board.territory", "Territorio", "Territory"),
     ("board.title", "Chiamate in corso", "Live calls"),
     ("board.waiting", "Attesa", "Waiting"),
+    ("board.your_call", "La tua chiamata: apri la scheda", "Your call: open the intake"),
     ("call.close", "Chiudi la chiamata", "Close the call"),
     ("call.closed", "Chiamata chiusa", "Call closed"),
     ("call.outcome", "Esito", "Outcome"),

@@ -269,3 +269,56 @@ async fn the_console_switches_to_english_and_back() {
     assert!(h2.text().await.unwrap().starts_with("Chiamate in corso"));
     b.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_who_answers_a_phone_call_sees_its_intake_open() {
+    use crate::sip_calls::{free_port, operator_with_phone, passed, sipp};
+    let Some(b) = browser().await else { return };
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__ENABLED", "true"),
+            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ],
+    )
+    .await
+    .expect("service");
+    let sip = app.sip.expect("SIP endpoint");
+    let port = free_port();
+    operator_with_phone(&app, "anna", port).await;
+    sign_in(&b, &app, "anna").await;
+    wait_for(&b, "#board").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Anna's desk phone (sipp) answers the trunk's call: her console opens its intake.
+    let phone = sipp("phone_answer", None, port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let trunk = sipp("trunk_call_long", Some(sip), free_port());
+    let started = Instant::now();
+    loop {
+        let url = b.current_url().await.unwrap();
+        if url.path().starts_with("/intakes/") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the intake never opened (still at {url})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("intake open {:?} after the call came in", started.elapsed());
+    wait_for(&b, "input[name='relevance']").await;
+    passed(phone, "anna's phone").await;
+    passed(trunk, "the trunk's call").await;
+    let bound: (String, String) =
+        helpline::with_db!(&app.db, |pool| {
+            sqlx::query_as(
+        "select cast(i.call_id as text), c.channel from intakes i join calls c on c.id = i.call_id"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+        });
+    assert_eq!(bound.1, "sip", "the intake belongs to the phone call");
+    b.close().await.unwrap();
+}

@@ -1,5 +1,6 @@
 // Live call board: replaces the board with each snapshot pushed by the server, alerts
-// (banner and tone) when a new call waits, and ticks waiting times every second.
+// (banner and tone) when a new call waits, ticks waiting times every second, and opens
+// the intake of the call this operator answers.
 (function () {
   "use strict";
   var board = document.getElementById("board");
@@ -37,6 +38,19 @@
       setTimeout(function () { alertBox.hidden = true; document.body.classList.remove("incoming"); }, 8000);
     }
   }
+  // The call this operator just answered opens its intake at once (once per call: a
+  // return to the board does not open it again).
+  function openMine() {
+    var row = board.querySelector("tr.call.mine");
+    if (!row) { return; }
+    var key = "helpline.opened." + row.dataset.call;
+    try {
+      if (window.sessionStorage.getItem(key)) { return; }
+      window.sessionStorage.setItem(key, "1");
+    } catch (e) { /* storage off: open anyway */ }
+    var link = row.querySelector("a.intake");
+    if (link) { window.location.assign(link.href); }
+  }
   function tick() {
     var now = Date.now() / 1000;
     board.querySelectorAll("tr.call").forEach(function (row) {
@@ -51,6 +65,7 @@
     board.dataset.updated = String(Date.now());
     alertNew();
     tick();
+    openMine();
   });
   setInterval(tick, 1000);
 })();

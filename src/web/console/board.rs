@@ -39,6 +39,8 @@ pub struct BoardLive<'a> {
     pub now: DateTime<Utc>,
     /// The repeat-caller window, in days.
     pub days: u32,
+    /// The reader's user name: the call they answered opens its intake.
+    pub me: &'a str,
 }
 
 impl BoardLive<'_> {
@@ -84,6 +86,11 @@ impl BoardLive<'_> {
         (self.now - *at).num_minutes().max(0)
     }
 
+    /// Whether the reader answered this call.
+    pub fn is_mine(&self, call: &super::board_data::BoardCall) -> bool {
+        call.state == "answered" && call.answered_by.as_deref() == Some(self.me)
+    }
+
     /// Whether a call still waits for an operator (alert).
     pub fn is_waiting(&self, state: &str) -> bool {
         state != "answered"
@@ -123,7 +130,7 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
         Ok(b) => b,
         Err(e) => return PageError::from_db(e, session.lang).into_response(),
     };
-    let live = render_live(session.lang, &board, now, window);
+    let live = render_live(session.lang, &board, now, window, &session.user.username);
     let my_status = board
         .operators
         .iter()
@@ -143,12 +150,19 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
     })
 }
 
-fn render_live(lang: Lang, board: &BoardSnapshot, now: DateTime<Utc>, days: u32) -> String {
+fn render_live(
+    lang: Lang,
+    board: &BoardSnapshot,
+    now: DateTime<Utc>,
+    days: u32,
+    me: &str,
+) -> String {
     match (BoardLive {
         lang,
         board,
         now,
         days,
+        me,
     })
     .render()
     {
@@ -166,6 +180,7 @@ pub async fn events(State(state): State<AppState>, session: Session) -> Response
         return e.into_response();
     }
     let lang = session.lang;
+    let me = session.user.username.clone();
     let days = state.config.privacy.repeat_caller_window_days;
     let clock = state.clock.clone();
     let stream = WatchStream::new(state.board.subscribe())
@@ -173,7 +188,7 @@ pub async fn events(State(state): State<AppState>, session: Session) -> Response
         // brings a fresh one within moments.
         .skip(1)
         .map(move |snapshot: Arc<BoardSnapshot>| {
-            let html = render_live(lang, &snapshot, clock.now(), days);
+            let html = render_live(lang, &snapshot, clock.now(), days, &me);
             Ok::<Event, Infallible>(Event::default().event("board").data(html))
         })
         .take_until(state.shutdown.clone().cancelled_owned());
