@@ -317,6 +317,16 @@ impl Config {
                 "expected at least 1 and at most sip.register_max_seconds",
             ));
         }
+        if let Some(message) = self.sip.phones.iter().find_map(|p| p.source().err()) {
+            return Err(ConfigError::key(src, "sip.phones", message));
+        }
+        if self.sip.hunt_seconds == 0 {
+            return Err(ConfigError::key(
+                src,
+                "sip.hunt_seconds",
+                "expected at least 1",
+            ));
+        }
         if let Err(message) = self.sip.outbound_target() {
             return Err(ConfigError::key(src, "sip.outbound", message));
         }

@@ -41,6 +41,54 @@ pub struct SipConfig {
     pub overflow_number: String,
     /// How long the on-call mobile rings before the call counts as missed.
     pub overflow_ring_seconds: u32,
+    /// How the available operators' phones ring.
+    pub ring_strategy: RingStrategy,
+    /// With `longest_idle`: how long each operator's phones ring before the next.
+    pub hunt_seconds: u32,
+    /// Desk phones that do not register, rung when their operator is available.
+    #[serde(default)]
+    pub phones: Vec<StaticPhone>,
+}
+
+/// How the available operators' phones ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RingStrategy {
+    /// Every phone of every available operator at once; the first to answer wins.
+    All,
+    /// One operator at a time, the one available longest first, each for
+    /// `hunt_seconds`, within `ring_timeout_seconds` in all.
+    LongestIdle,
+}
+
+/// A phone configured rather than registered.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPhone {
+    /// The operator's user name.
+    pub user: String,
+    /// Where it is rung: `sip:desk-1@192.0.2.50:5060` (`;transport=tcp` for TCP).
+    pub contact: String,
+}
+
+impl StaticPhone {
+    /// `udp:IP:PORT` (or `tcp:`) from the contact, as a registration's source is kept.
+    pub fn source(&self) -> Result<String, String> {
+        let bad = || {
+            format!(
+                "`{}` is not a phone address; expected e.g. \"sip:desk-1@192.0.2.50:5060\"",
+                self.contact
+            )
+        };
+        let rest = self.contact.strip_prefix("sip:").ok_or_else(bad)?;
+        let (target, params) = rest.split_once(';').unwrap_or((rest, ""));
+        let host = target.rsplit_once('@').map_or(target, |(_, h)| h);
+        let addr: SocketAddr = host.parse().map_err(|_| bad())?;
+        let tcp = params
+            .split(';')
+            .any(|p| p.eq_ignore_ascii_case("transport=tcp"));
+        Ok(format!("{}:{addr}", if tcp { "tcp" } else { "udp" }))
+    }
 }
 
 /// An address or network a trunk sends from.
@@ -124,6 +172,27 @@ impl SipConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_phones_give_where_to_send() {
+        let phone = |contact: &str| StaticPhone {
+            user: "anna".into(),
+            contact: contact.into(),
+        };
+        assert_eq!(
+            phone("sip:desk-1@192.0.2.50:5060").source().unwrap(),
+            "udp:192.0.2.50:5060"
+        );
+        assert_eq!(
+            phone("sip:desk-1@192.0.2.50:5070;transport=TCP")
+                .source()
+                .unwrap(),
+            "tcp:192.0.2.50:5070"
+        );
+        assert!(phone("sip:desk-1@phones.example:5060").source().is_err());
+        assert!(phone("tel:+390551234567").source().is_err());
+        assert!(phone("sip:desk-1@192.0.2.50").source().is_err());
+    }
 
     #[test]
     fn networks_match_their_addresses_only() {

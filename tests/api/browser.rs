@@ -310,15 +310,14 @@ async fn the_operator_who_answers_a_phone_call_sees_its_intake_open() {
     wait_for(&b, "input[name='relevance']").await;
     passed(phone, "anna's phone").await;
     passed(trunk, "the trunk's call").await;
-    let bound: (String, String) =
-        helpline::with_db!(&app.db, |pool| {
-            sqlx::query_as(
+    let bound: (String, String) = helpline::with_db!(&app.db, |pool| {
+        sqlx::query_as(
         "select cast(i.call_id as text), c.channel from intakes i join calls c on c.id = i.call_id"
     )
     .fetch_one(pool)
     .await
     .unwrap()
-        });
+    });
     assert_eq!(bound.1, "sip", "the intake belongs to the phone call");
     b.close().await.unwrap();
 }

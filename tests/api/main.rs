@@ -26,4 +26,5 @@ mod rota_page;
 mod sip;
 mod sip_calls;
 mod sip_overflow;
+mod sip_routing;
 mod support;

@@ -11,7 +11,8 @@
 //! Media still flows between the trunk and the phone directly (the SDP is passed
 //! through); anchoring it in an RTP relay is the next step.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ use crate::app::AppState;
 use crate::calls::caller::e164;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Transition};
 use crate::config::LineConfig;
+use crate::telephony::config::{RingStrategy, StaticPhone};
+use crate::telephony::media::{CallMedia, MediaError, PortPool};
 
 /// What every call needs.
 pub struct CallContext {
@@ -48,6 +51,28 @@ pub struct CallContext {
     pub ring_timeout: Duration,
     /// How long the on-call mobile rings before the call counts as missed.
     pub overflow_timeout: Duration,
+    /// How the operators' phones ring.
+    pub strategy: RingStrategy,
+    /// With `longest_idle`, how long each operator's phones ring.
+    pub hunt: Duration,
+    /// Desk phones configured without registration.
+    pub phones: Vec<StaticPhone>,
+    /// Ports of the RTP relay.
+    pub media: PortPool,
+    /// The address in our SDP, when configured (else the one facing the trunk).
+    pub advertised: Option<IpAddr>,
+}
+
+/// The local address this host uses towards `remote` (no packet is sent).
+fn local_ip_towards(remote: SocketAddr) -> Option<IpAddr> {
+    let unspecified: IpAddr = if remote.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
+    let socket = std::net::UdpSocket::bind((unspecified, 0)).ok()?;
+    socket.connect(remote).ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
 }
 
 /// One phone rung for a call (an operator's, or the on-call mobile through the trunk).
@@ -73,9 +98,18 @@ struct Run<'a> {
     ctx: &'a CallContext,
     id: CallId,
     line: &'a LineConfig,
+    /// The offer the phones get (the relay's address when media is anchored).
     offer: Vec<u8>,
+    /// The relay between the legs.
+    media: Option<CallMedia>,
     states: DialogStateSender,
     server: ServerInviteDialog,
+    /// Operators not rung yet, in turn (one group: all at once).
+    pending: VecDeque<Vec<Phone>>,
+    /// When the operators have rung long enough: the call overflows.
+    ring_until: Instant,
+    /// `ringing` was recorded.
+    ringing: bool,
     /// Every leg rung, by its Call-ID.
     branches: HashMap<String, Branch>,
     /// The leg that answered.
@@ -90,6 +124,48 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Rings the next operator's phones (with `all`, every phone at once); when none is
+    /// left or the time is up, overflow. `why` names the reason if nothing rings.
+    async fn ring_next(&mut self, why: &str) -> Option<Instant> {
+        let now = Instant::now();
+        if now >= self.ring_until {
+            self.pending.clear();
+        }
+        while let Some(group) = self.pending.pop_front() {
+            let mut rung = false;
+            for phone in &group {
+                match self
+                    .ctx
+                    .ring(phone, self.line, &self.offer, self.states.clone())
+                {
+                    Ok((call_id, dialog)) => {
+                        self.branches
+                            .insert(call_id, Branch::new(Some(phone.user_id), dialog));
+                        rung = true;
+                    }
+                    Err(e) => {
+                        tracing::warn!(call = %self.id, error = %e, "a phone could not be rung")
+                    }
+                }
+            }
+            if !rung {
+                continue;
+            }
+            if !self.ringing {
+                self.ringing = true;
+                self.server.ringing(None, None).ok();
+                self.ctx
+                    .record(self.id, CallState::Ringing, "phones_rung", None)
+                    .await;
+            }
+            return Some(match self.ctx.strategy {
+                RingStrategy::All => self.ring_until,
+                RingStrategy::LongestIdle => (now + self.ctx.hunt).min(self.ring_until),
+            });
+        }
+        self.overflow_or_miss(why).await
+    }
+
     /// Nobody took the call: once, the on-call mobile through the trunk; after that (or
     /// without overflow) the call is missed, the trunk told 480, and a callback task left.
     /// Returns the next deadline, `None` when the call is over.
@@ -152,9 +228,28 @@ impl Run<'_> {
                     return Some(until);
                 }
                 let user = branch.user_id;
+                let answer = match &self.media {
+                    None => resp.body.clone(),
+                    Some(media) => match media.answer(&resp.body) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // The phone answered with media the relay cannot take.
+                            tracing::warn!(call = %self.id, error = %e, "phone's SDP refused");
+                            branch.dialog.bye().await.ok();
+                            cancel_all(&mut self.branches, None).await;
+                            self.server
+                                .reject(Some(StatusCode::NotAcceptableHere), None)
+                                .ok();
+                            self.ctx
+                                .record(self.id, CallState::Failed, "sdp_answer", None)
+                                .await;
+                            return None;
+                        }
+                    },
+                };
                 self.winner = Some(d.call_id.clone());
                 cancel_all(&mut self.branches, self.winner.as_deref()).await;
-                if let Err(e) = self.server.accept(None, Some(resp.body.clone())) {
+                if let Err(e) = self.server.accept(None, Some(answer)) {
                     tracing::error!(call = %self.id, error = %e, "caller's leg not answered");
                 }
                 let why = if self.mobile_rung {
@@ -200,7 +295,7 @@ impl Run<'_> {
                     b.done = true;
                 }
                 if self.winner.is_none() && self.branches.values().all(|b| b.done) {
-                    return self.overflow_or_miss("no_answer").await;
+                    return self.ring_next("no_answer").await;
                 }
                 Some(until)
             }
@@ -324,59 +419,64 @@ impl CallContext {
                 return;
             }
         };
-        let offer = tx.original.body.clone();
+        let (media, offer) = match self.anchor(id, &tx) {
+            Ok(m) => m,
+            Err((code, why)) => {
+                server.reject(Some(code), None).ok();
+                self.record(id, CallState::Failed, why, None).await;
+                self.dialogs.remove_dialog(&server.id());
+                return;
+            }
+        };
         let trunk_call_id = server.id().call_id.clone();
         let mut trunk_tx = tx;
         let mut trunk_leg = server.clone();
         tokio::spawn(async move { trunk_leg.handle(&mut trunk_tx).await });
 
-        let mut run = Run {
-            ctx: self,
-            id,
-            line,
-            offer,
-            states: states_tx,
-            server,
-            branches: HashMap::new(),
-            winner: None,
-            overflowed: false,
-            mobile_rung: false,
-            number,
-        };
-        let phones = match phones::available(&self.state.db, Utc::now()).await {
+        let operators = match phones::available(&self.state.db, Utc::now(), &self.phones).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(call = %id, error = %e, "phones not read");
                 Vec::new()
             }
         };
-        let mut deadline = if phones.is_empty() {
-            run.overflow_or_miss("no_operator_available").await
-        } else {
-            run.server.ringing(None, None).ok();
-            for phone in &phones {
-                match self.ring(phone, line, &run.offer, run.states.clone()) {
-                    Ok((call_id, dialog)) => {
-                        run.branches
-                            .insert(call_id, Branch::new(Some(phone.user_id), dialog));
-                    }
-                    Err(e) => tracing::warn!(call = %id, error = %e, "a phone could not be rung"),
-                }
+        let nobody = operators.is_empty();
+        let pending: VecDeque<Vec<Phone>> = match self.strategy {
+            RingStrategy::All if nobody => VecDeque::new(),
+            RingStrategy::All => {
+                VecDeque::from([operators.into_iter().flat_map(|o| o.phones).collect()])
             }
-            if run.branches.is_empty() {
-                run.overflow_or_miss("no_phone_reachable").await
-            } else {
-                self.record(id, CallState::Ringing, "phones_rung", None)
-                    .await;
-                Some(Instant::now() + self.ring_timeout)
-            }
+            RingStrategy::LongestIdle => operators.into_iter().map(|o| o.phones).collect(),
         };
+        let mut run = Run {
+            ctx: self,
+            id,
+            line,
+            offer,
+            media,
+            states: states_tx,
+            server,
+            pending,
+            ring_until: Instant::now() + self.ring_timeout,
+            ringing: false,
+            branches: HashMap::new(),
+            winner: None,
+            overflowed: false,
+            mobile_rung: false,
+            number,
+        };
+        let why = if nobody {
+            "no_operator_available"
+        } else {
+            "no_phone_reachable"
+        };
+        let mut deadline = run.ring_next(why).await;
 
         while let Some(until) = deadline {
             tokio::select! {
                 () = tokio::time::sleep_until(until), if run.winner.is_none() => {
                     cancel_all(&mut run.branches, None).await;
-                    deadline = run.overflow_or_miss("ring_timeout").await;
+                    deadline = run.ring_next("ring_timeout").await;
                 }
                 state = states.recv() => {
                     let Some(state) = state else { break };
@@ -387,6 +487,50 @@ impl CallContext {
         self.dialogs.remove_dialog(&run.server.id());
         for b in run.branches.values() {
             self.dialogs.remove_dialog(&b.dialog.id());
+        }
+        if let Some(media) = run.media.take() {
+            let stats = media.stop().await;
+            let (up, down) = (&stats.caller_to_operator, &stats.operator_to_caller);
+            metrics::counter!("helpline_rtp_packets_total", "direction" => "caller_to_operator")
+                .increment(up.rtp_packets);
+            metrics::counter!("helpline_rtp_packets_total", "direction" => "operator_to_caller")
+                .increment(down.rtp_packets);
+            tracing::info!(
+                call = %id,
+                caller_to_operator = up.rtp_packets,
+                operator_to_caller = down.rtp_packets,
+                dropped = up.dropped + down.dropped,
+                "media relayed"
+            );
+        }
+    }
+
+    /// Anchors the call's media in the relay: returns it and the offer the phones get
+    /// (our address and port). An INVITE without SDP (late offer) is passed on as it is.
+    fn anchor(
+        &self,
+        id: CallId,
+        tx: &Transaction,
+    ) -> Result<(Option<CallMedia>, Vec<u8>), (StatusCode, &'static str)> {
+        let body = &tx.original.body;
+        if body.is_empty() {
+            tracing::warn!(call = %id, "INVITE without SDP: media not anchored");
+            return Ok((None, Vec::new()));
+        }
+        let advertised = self
+            .advertised
+            .or_else(|| super::source_of(&tx.original).and_then(|(_, a)| local_ip_towards(a)))
+            .ok_or((StatusCode::ServerInternalError, "no_media_address"))?;
+        match CallMedia::from_offer(&self.media, advertised, body) {
+            Ok((media, offer)) => Ok((Some(media), offer)),
+            Err(MediaError::Offer(e)) => {
+                tracing::warn!(call = %id, error = %e, "caller's SDP refused");
+                Err((StatusCode::NotAcceptableHere, "sdp_offer"))
+            }
+            Err(e) => {
+                tracing::error!(call = %id, error = %e, "media not anchored");
+                Err((StatusCode::ServiceUnavailable, "no_media_ports"))
+            }
         }
     }
 

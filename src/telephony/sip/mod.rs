@@ -31,6 +31,7 @@ use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
 
 use super::config::Network;
+use super::media::PortPool;
 use crate::app::AppState;
 use call::CallContext;
 use guard::Guard;
@@ -135,6 +136,18 @@ pub async fn start(
             contact,
             ring_timeout: Duration::from_secs(u64::from(config.ring_timeout_seconds)),
             overflow_timeout: Duration::from_secs(u64::from(config.overflow_ring_seconds)),
+            strategy: config.ring_strategy,
+            hunt: Duration::from_secs(u64::from(config.hunt_seconds)),
+            phones: config.phones.clone(),
+            media: PortPool::from_config(&state.config.media)
+                .map_err(|e| bind_error(addr, &format!("media ports: {e}")))?,
+            // Our SDP carries the configured public address, else the SIP address when it
+            // names one, else (per call) the address facing the trunk.
+            advertised: state
+                .config
+                .media
+                .public_ip
+                .or_else(|| (!addr.ip().is_unspecified()).then_some(addr.ip())),
         }),
         registrar: Registrar {
             db: state.db.clone(),
@@ -172,7 +185,7 @@ pub async fn start(
 
 /// Where a request came from: the top Via's `received`/`rport` (added by the transport
 /// when they differ from what the sender wrote), else its sent-by.
-fn source_of(req: &rsipstack::sip::Request) -> Option<(String, SocketAddr)> {
+pub(super) fn source_of(req: &rsipstack::sip::Request) -> Option<(String, SocketAddr)> {
     let via = req.via_header().ok()?.typed().ok()?;
     let ip: IpAddr = match via.received() {
         Some(r) => r.ok()?,

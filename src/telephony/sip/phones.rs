@@ -1,5 +1,6 @@
 //! Which phones ring for a call: every live registration of the operators marked
-//! available on the board, those idle longest first.
+//! available on the board, and their desk phones configured without registration
+//! (`[[sip.phones]]`), grouped by operator, those available longest first.
 
 use chrono::{DateTime, Utc};
 
@@ -7,6 +8,7 @@ use rsipstack::transport::SipAddr;
 
 use super::call::LegError;
 use crate::db::{Db, DbError};
+use crate::telephony::config::StaticPhone;
 use crate::with_db;
 
 /// One device to ring.
@@ -14,32 +16,70 @@ use crate::with_db;
 pub struct Phone {
     /// The operator.
     pub user_id: i64,
-    /// The Contact URI it registered.
+    /// The Contact URI it registered (or configured).
     pub contact: String,
     /// `udp:1.2.3.4:5060`: where its REGISTER came from, where calls are sent (NAT).
     pub source: String,
 }
 
-/// The phones of available operators, longest idle first.
-pub async fn available(db: &Db, now: DateTime<Utc>) -> Result<Vec<Phone>, DbError> {
-    let rows: Vec<(i64, String, String)> = with_db!(db, |pool| {
+/// The phones of one available operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// The operator.
+    pub user_id: i64,
+    /// Their devices.
+    pub phones: Vec<Phone>,
+}
+
+/// The available operators with at least one phone, available longest first.
+pub async fn available(
+    db: &Db,
+    now: DateTime<Utc>,
+    statics: &[StaticPhone],
+) -> Result<Vec<Operator>, DbError> {
+    let people: Vec<(i64, String)> = with_db!(db, |pool| {
+        sqlx::query_as(
+            "select u.id, u.username from users u join operator_status s on s.user_id = u.id \
+             where s.status = 'available' and u.active order by s.since, u.id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    let bindings: Vec<(i64, String, String)> = with_db!(db, |pool| {
         sqlx::query_as(
             "select b.user_id, b.contact, b.source from sip_bindings b \
              join operator_status s on s.user_id = b.user_id \
-             join users u on u.id = b.user_id \
-             where s.status = 'available' and u.active and b.expires_at > $1 \
-             order by s.since, b.user_id, b.contact",
+             where s.status = 'available' and b.expires_at > $1 \
+             order by b.user_id, b.contact",
         )
         .bind(now)
         .fetch_all(pool)
         .await?
     });
-    Ok(rows
+    Ok(people
         .into_iter()
-        .map(|(user_id, contact, source)| Phone {
-            user_id,
-            contact,
-            source,
+        .filter_map(|(user_id, username)| {
+            let registered =
+                bindings
+                    .iter()
+                    .filter(|(u, _, _)| *u == user_id)
+                    .map(|(_, contact, source)| Phone {
+                        user_id,
+                        contact: contact.clone(),
+                        source: source.clone(),
+                    });
+            let configured = statics
+                .iter()
+                .filter(|s| s.user == username)
+                .filter_map(|s| {
+                    Some(Phone {
+                        user_id,
+                        contact: s.contact.clone(),
+                        source: s.source().ok()?,
+                    })
+                });
+            let phones: Vec<Phone> = registered.chain(configured).collect();
+            (!phones.is_empty()).then_some(Operator { user_id, phones })
         })
         .collect())
 }

@@ -1,0 +1,65 @@
+//! How the phones ring: `longest_idle` rings one operator at a time, the one available
+//! longest first; a desk phone configured without registration rings like a registered
+//! one. sipp plays the trunk and both phones.
+
+use helpline::auth::Role;
+use helpline::calls::CallState;
+
+use crate::console_client::{Console, PASSWORD};
+use crate::helpers::{Backend, TestApp};
+use crate::sip_calls::{free_port, operator_with_phone, passed, sipp, the_call};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn longest_idle_first_then_the_next_operator_on_a_configured_desk_phone() {
+    let desk = free_port();
+    let phones = format!("[{{ user = \"bruno\", contact = \"sip:desk-2@127.0.0.1:{desk}\" }}]");
+    let Some(app) = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__ENABLED", "true"),
+            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("HELPLINE__SIP__RING_STRATEGY", "longest_idle"),
+            ("HELPLINE__SIP__HUNT_SECONDS", "1"),
+            ("HELPLINE__SIP__RING_TIMEOUT_SECONDS", "10"),
+            ("HELPLINE__SIP__PHONES", phones.as_str()),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    // Anna has been available longest (registered softphone); Bruno since after her,
+    // with a desk phone that never registers.
+    let anna_port = free_port();
+    operator_with_phone(&app, "anna", anna_port).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.token_for("bruno", Role::Operator).await;
+    let c = Console::new(&app);
+    c.sign_in("bruno", PASSWORD).await;
+    let r = c
+        .submit("/board", "/board/status", &[("status", "available")])
+        .await;
+    assert!(r.status().is_redirection());
+    let bruno = helpline::auth::users::find(&app.db, "bruno")
+        .await
+        .unwrap()
+        .id;
+
+    // Anna's phone rings alone for a second and is cancelled; then Bruno's desk phone
+    // rings and answers.
+    let anna_phone = sipp("phone_cancelled", None, anna_port);
+    let desk_phone = sipp("phone_answer", None, desk);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let trunk = sipp("trunk_call", Some(sip), free_port());
+    passed(anna_phone, "anna's phone, rung first then cancelled").await;
+    passed(desk_phone, "bruno's desk phone").await;
+    passed(trunk, "the trunk's call").await;
+    let (state, answered_by, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Ended.as_str(), "{events:?}");
+    assert_eq!(answered_by, Some(bruno));
+    assert_eq!(
+        events,
+        ["offered", "queued", "ringing", "answered", "ended"]
+    );
+}
