@@ -78,7 +78,9 @@ impl Nonces {
         if !constant_eq(mac, &self.mac(issued)) {
             return None;
         }
-        let age = now.timestamp() - issued;
+        // Saturating: `issued` is whatever the nonce says, and must not overflow the
+        // subtraction.
+        let age = now.timestamp().saturating_sub(issued);
         Some(!(0..=NONCE_SECONDS).contains(&age))
     }
 }

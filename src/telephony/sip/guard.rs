@@ -2,7 +2,7 @@
 //! tells them someone is here), and an address sending faster than the flood limit is
 //! dropped until it slows down. Runs on every message before a transaction exists.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -13,6 +13,25 @@ use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transport::TransportEvent;
 
 use crate::telephony::config::Network;
+
+/// Why the guard drops a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// A scanner's User-Agent.
+    Scanner,
+    /// Over the flood limit of its address.
+    Flood,
+}
+
+impl Dropped {
+    /// The label of the drop counter.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Dropped::Scanner => "scanner",
+            Dropped::Flood => "flood",
+        }
+    }
+}
 
 /// The inspector installed on the endpoint.
 #[derive(Clone)]
@@ -48,6 +67,21 @@ impl Guard {
         let ua = ua.value().to_lowercase();
         self.scanners.iter().any(|s| ua.contains(s.as_str()))
     }
+
+    /// Whether a message that came from `from` goes on to the SIP logic (the endpoint's
+    /// whole check, apart from counting what it drops).
+    pub fn admit(&self, msg: &SipMessage, from: Option<SocketAddr>) -> Result<(), Dropped> {
+        if self.is_scanner(msg) {
+            return Err(Dropped::Scanner);
+        }
+        if let Some(addr) = from {
+            let trunk = self.trunks.iter().any(|n| n.contains(addr.ip()));
+            if !trunk && self.limiter.check_key(&addr.ip()).is_err() {
+                return Err(Dropped::Flood);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -56,18 +90,14 @@ impl TransportEventInspector for Guard {
         let TransportEvent::Incoming(msg, _, from) = &event else {
             return Some(event);
         };
-        if self.is_scanner(msg) {
-            metrics::counter!("helpline_sip_dropped_total", "reason" => "scanner").increment(1);
-            return None;
-        }
-        if let Ok(addr) = from.get_socketaddr() {
-            let trunk = self.trunks.iter().any(|n| n.contains(addr.ip()));
-            if !trunk && self.limiter.check_key(&addr.ip()).is_err() {
-                metrics::counter!("helpline_sip_dropped_total", "reason" => "flood").increment(1);
-                return None;
+        match self.admit(msg, from.get_socketaddr().ok()) {
+            Ok(()) => Some(event),
+            Err(why) => {
+                metrics::counter!("helpline_sip_dropped_total", "reason" => why.reason())
+                    .increment(1);
+                None
             }
         }
-        Some(event)
     }
 }
 

@@ -9,8 +9,10 @@
 pub mod bindings;
 pub mod call;
 pub mod digest;
+pub mod fuzz;
 pub mod guard;
 pub mod overflow;
+pub mod parties;
 pub mod phones;
 pub mod registrar;
 
@@ -210,7 +212,7 @@ impl Dispatch {
         let method = *tx.original.method();
         // Requests inside a call (the caller's or the operator's BYE, the caller's ACK)
         // belong to its dialog.
-        if method != Method::Invite || has_to_tag(&tx) {
+        if method != Method::Invite || has_to_tag(&tx.original) {
             if let Some(mut dialog) = self.dialogs.match_dialog(&tx) {
                 if let Err(e) = dialog.handle(&mut tx).await {
                     tracing::debug!(%method, error = %e, "in-dialog request failed");
@@ -262,9 +264,8 @@ impl Dispatch {
 }
 
 /// Whether the request names a dialog already set up (a to-tag).
-fn has_to_tag(tx: &Transaction) -> bool {
-    tx.original
-        .to_header()
+fn has_to_tag(req: &rsipstack::sip::Request) -> bool {
+    req.to_header()
         .ok()
         .and_then(|t| t.tag().ok().flatten())
         .is_some()
