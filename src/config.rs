@@ -320,6 +320,13 @@ impl Config {
         if let Some(message) = self.sip.phones.iter().find_map(|p| p.source().err()) {
             return Err(ConfigError::key(src, "sip.phones", message));
         }
+        if self.sip.digest_algorithms.is_empty() {
+            return Err(ConfigError::key(
+                src,
+                "sip.digest_algorithms",
+                "expected at least one of \"MD5\", \"SHA-256\"",
+            ));
+        }
         if self.sip.hunt_seconds == 0 {
             return Err(ConfigError::key(
                 src,

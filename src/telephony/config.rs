@@ -25,6 +25,8 @@ pub struct SipConfig {
     pub flood_burst: u32,
     /// User-Agent fragments of scanners, dropped without an answer (case-insensitive).
     pub scanners: Vec<String>,
+    /// Digest algorithms the registrar challenges with, in order.
+    pub digest_algorithms: Vec<super::sip::digest::Algorithm>,
     /// Longest registration a phone gets, and the shortest it may ask for.
     pub register_max_seconds: u32,
     /// See `register_max_seconds`.

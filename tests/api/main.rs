@@ -25,6 +25,7 @@ mod rota;
 mod rota_page;
 mod sip;
 mod sip_calls;
+mod sip_media;
 mod sip_overflow;
 mod sip_routing;
 mod support;

@@ -14,11 +14,13 @@ use sha2::Sha256;
 pub const NONCE_SECONDS: i64 = 300;
 
 /// Digest algorithms a phone may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 pub enum Algorithm {
     /// MD5, what almost every phone speaks.
+    #[serde(rename = "MD5")]
     Md5,
     /// SHA-256 (RFC 8760).
+    #[serde(rename = "SHA-256")]
     Sha256,
 }
 

@@ -157,6 +157,7 @@ pub async fn start(
             nonces: digest::Nonces::new(nonce_key),
             min_seconds: config.register_min_seconds,
             max_seconds: config.register_max_seconds,
+            algorithms: config.digest_algorithms.clone(),
         },
     };
     let inner = endpoint.inner.clone();

@@ -28,6 +28,8 @@ pub struct Registrar {
     pub min_seconds: u32,
     /// Longest registration given.
     pub max_seconds: u32,
+    /// The digest algorithms offered, in this order (`sip.digest_algorithms`).
+    pub algorithms: Vec<Algorithm>,
 }
 
 /// Why a REGISTER was refused, for the counter.
@@ -38,9 +40,12 @@ fn refused(reason: &'static str) {
 impl Registrar {
     async fn challenge(&self, tx: &mut Transaction, stale: bool) -> rsipstack::Result<()> {
         let nonce = self.nonces.issue(Utc::now());
-        // MD5 first: many phones (and sipp) read only the first challenge.
-        let headers = [Algorithm::Md5, Algorithm::Sha256]
-            .into_iter()
+        // In the configured order: many phones (and sipp) read only the first challenge,
+        // and some refuse the whole answer when any challenge is one they cannot meet.
+        let headers = self
+            .algorithms
+            .iter()
+            .copied()
             .map(|a| {
                 Header::WwwAuthenticate(WwwAuthenticate::new(digest::challenge(
                     &self.realm,

@@ -1,15 +1,17 @@
 //! A call from the trunk, as a back-to-back user agent: the trunk's leg is answered by
-//! us, and every phone of the operators marked available is rung on its own leg (fork);
-//! the first to answer is bridged to the caller and the other legs are cancelled.
+//! us, and the phones of the operators marked available are rung on legs of their own
+//! (all at once, or one operator at a time); the first to answer is bridged to the
+//! caller and the other legs are cancelled. Nobody: the on-call mobile through the trunk
+//! (`overflow.rs`); still nobody: missed, with a callback task. The legs and the record
+//! of one call in progress are in `legs.rs`.
 //!
-//! The call record follows: offered → queued → ringing → answered (by whom) → ended;
-//! abandoned when the caller hangs up first; missed when nobody answers in time or
-//! nobody is available. The caller's number becomes the keyed hash and the territory
-//! hint as the INVITE arrives and goes no further: the phones see the help-line's
-//! number, never the caller's.
+//! The call record follows: offered → queued → ringing → (overflowed) → answered (by
+//! whom) → ended; abandoned when the caller hangs up first; missed when nobody answers.
+//! The caller's number becomes the keyed hash and the territory hint as the INVITE
+//! arrives; the number itself stays in this call's memory only, for a callback task.
+//! The phones see the help-line's number, never the caller's.
 //!
-//! Media still flows between the trunk and the phone directly (the SDP is passed
-//! through); anchoring it in an RTP relay is the next step.
+//! The audio goes through the RTP relay (`media/`): each leg's SDP is rewritten to it.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -21,17 +23,19 @@ use tokio::time::Instant;
 
 use chrono::Utc;
 use rsipstack::dialog::client_dialog::ClientInviteDialog;
-use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
+use rsipstack::dialog::dialog::DialogStateSender;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::dialog::server_dialog::ServerInviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 
-use super::overflow::{self, OverflowTarget};
+use super::overflow::OverflowTarget;
 use super::phones::{self, Phone};
+use legs::{cancel_all, Run};
+
+mod legs;
 use crate::app::AppState;
 use crate::calls::caller::e164;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Transition};
@@ -63,6 +67,9 @@ pub struct CallContext {
     pub advertised: Option<IpAddr>,
 }
 
+/// A call's relayed media (none for a late offer) and the offer the phones get.
+type Anchored = (Option<CallMedia>, Vec<u8>);
+
 /// The local address this host uses towards `remote` (no packet is sent).
 fn local_ip_towards(remote: SocketAddr) -> Option<IpAddr> {
     let unspecified: IpAddr = if remote.is_ipv4() {
@@ -73,235 +80,6 @@ fn local_ip_towards(remote: SocketAddr) -> Option<IpAddr> {
     let socket = std::net::UdpSocket::bind((unspecified, 0)).ok()?;
     socket.connect(remote).ok()?;
     socket.local_addr().ok().map(|a| a.ip())
-}
-
-/// One phone rung for a call (an operator's, or the on-call mobile through the trunk).
-struct Branch {
-    /// The operator whose phone it is, when known.
-    user_id: Option<i64>,
-    dialog: ClientInviteDialog,
-    done: bool,
-}
-
-impl Branch {
-    fn new(user_id: Option<i64>, dialog: ClientInviteDialog) -> Self {
-        Self {
-            user_id,
-            dialog,
-            done: false,
-        }
-    }
-}
-
-/// One call in progress: its legs and how far it got.
-struct Run<'a> {
-    ctx: &'a CallContext,
-    id: CallId,
-    line: &'a LineConfig,
-    /// The offer the phones get (the relay's address when media is anchored).
-    offer: Vec<u8>,
-    /// The relay between the legs.
-    media: Option<CallMedia>,
-    states: DialogStateSender,
-    server: ServerInviteDialog,
-    /// Operators not rung yet, in turn (one group: all at once).
-    pending: VecDeque<Vec<Phone>>,
-    /// When the operators have rung long enough: the call overflows.
-    ring_until: Instant,
-    /// `ringing` was recorded.
-    ringing: bool,
-    /// Every leg rung, by its Call-ID.
-    branches: HashMap<String, Branch>,
-    /// The leg that answered.
-    winner: Option<String>,
-    /// Overflow was tried (it is tried once).
-    overflowed: bool,
-    /// The on-call mobile was rung.
-    mobile_rung: bool,
-    /// The caller's number (E.164), kept in memory only for a callback task if the call
-    /// is missed; `None` when withheld.
-    number: Option<SecretString>,
-}
-
-impl Run<'_> {
-    /// Rings the next operator's phones (with `all`, every phone at once); when none is
-    /// left or the time is up, overflow. `why` names the reason if nothing rings.
-    async fn ring_next(&mut self, why: &str) -> Option<Instant> {
-        let now = Instant::now();
-        if now >= self.ring_until {
-            self.pending.clear();
-        }
-        while let Some(group) = self.pending.pop_front() {
-            let mut rung = false;
-            for phone in &group {
-                match self
-                    .ctx
-                    .ring(phone, self.line, &self.offer, self.states.clone())
-                {
-                    Ok((call_id, dialog)) => {
-                        self.branches
-                            .insert(call_id, Branch::new(Some(phone.user_id), dialog));
-                        rung = true;
-                    }
-                    Err(e) => {
-                        tracing::warn!(call = %self.id, error = %e, "a phone could not be rung")
-                    }
-                }
-            }
-            if !rung {
-                continue;
-            }
-            if !self.ringing {
-                self.ringing = true;
-                self.server.ringing(None, None).ok();
-                self.ctx
-                    .record(self.id, CallState::Ringing, "phones_rung", None)
-                    .await;
-            }
-            return Some(match self.ctx.strategy {
-                RingStrategy::All => self.ring_until,
-                RingStrategy::LongestIdle => (now + self.ctx.hunt).min(self.ring_until),
-            });
-        }
-        self.overflow_or_miss(why).await
-    }
-
-    /// Nobody took the call: once, the on-call mobile through the trunk; after that (or
-    /// without overflow) the call is missed, the trunk told 480, and a callback task left.
-    /// Returns the next deadline, `None` when the call is over.
-    async fn overflow_or_miss(&mut self, why: &str) -> Option<Instant> {
-        if !self.overflowed {
-            self.overflowed = true;
-            let now = self.ctx.state.clock.now();
-            if let Some(target) = overflow::target(&self.ctx.state, now).await {
-                match self
-                    .ctx
-                    .ring_out(&target, self.line, &self.offer, self.states.clone())
-                {
-                    Ok((call_id, dialog)) => {
-                        self.branches
-                            .insert(call_id, Branch::new(target.user_id, dialog));
-                        self.mobile_rung = true;
-                        self.server.ringing(None, None).ok();
-                        metrics::counter!("helpline_sip_overflows_total").increment(1);
-                        self.ctx
-                            .record(self.id, CallState::Overflowed, why, None)
-                            .await;
-                        return Some(Instant::now() + self.ctx.overflow_timeout);
-                    }
-                    Err(e) => {
-                        tracing::error!(call = %self.id, error = %e, "on-call mobile not rung")
-                    }
-                }
-            }
-        }
-        self.server
-            .reject(Some(StatusCode::TemporarilyUnavailable), None)
-            .ok();
-        let reason = if self.mobile_rung {
-            "overflow_no_answer"
-        } else {
-            why
-        };
-        self.ctx
-            .record(self.id, CallState::Missed, reason, None)
-            .await;
-        overflow::leave_callback(&self.ctx.state, self.id, self.number.as_ref()).await;
-        None
-    }
-
-    /// A leg changed; returns the next deadline, `None` when the call is over.
-    async fn on_state(
-        &mut self,
-        state: DialogState,
-        trunk: &str,
-        until: Instant,
-    ) -> Option<Instant> {
-        match state {
-            DialogState::Confirmed(d, resp) if d.call_id != trunk => {
-                let Some(branch) = self.branches.get(&d.call_id) else {
-                    return Some(until);
-                };
-                if self.winner.is_some() {
-                    // Answered at the same moment as the winner: hang it up.
-                    branch.dialog.bye().await.ok();
-                    return Some(until);
-                }
-                let user = branch.user_id;
-                let answer = match &self.media {
-                    None => resp.body.clone(),
-                    Some(media) => match media.answer(&resp.body) {
-                        Ok(a) => a,
-                        Err(e) => {
-                            // The phone answered with media the relay cannot take.
-                            tracing::warn!(call = %self.id, error = %e, "phone's SDP refused");
-                            branch.dialog.bye().await.ok();
-                            cancel_all(&mut self.branches, None).await;
-                            self.server
-                                .reject(Some(StatusCode::NotAcceptableHere), None)
-                                .ok();
-                            self.ctx
-                                .record(self.id, CallState::Failed, "sdp_answer", None)
-                                .await;
-                            return None;
-                        }
-                    },
-                };
-                self.winner = Some(d.call_id.clone());
-                cancel_all(&mut self.branches, self.winner.as_deref()).await;
-                if let Err(e) = self.server.accept(None, Some(answer)) {
-                    tracing::error!(call = %self.id, error = %e, "caller's leg not answered");
-                }
-                let why = if self.mobile_rung {
-                    "overflow_answered"
-                } else {
-                    "sip_answered"
-                };
-                self.ctx
-                    .record(self.id, CallState::Answered, why, user)
-                    .await;
-                Some(until)
-            }
-            DialogState::Terminated(d, reason) if d.call_id == trunk => {
-                match &self.winner {
-                    None => {
-                        cancel_all(&mut self.branches, None).await;
-                        self.ctx
-                            .record(self.id, CallState::Abandoned, "caller_hung_up", None)
-                            .await;
-                    }
-                    Some(w) => {
-                        if let Some(b) = self.branches.get(w) {
-                            b.dialog.bye().await.ok();
-                        }
-                        let why = match reason {
-                            TerminatedReason::UacBye => "caller_hung_up",
-                            _ => "caller_leg_ended",
-                        };
-                        self.ctx.record(self.id, CallState::Ended, why, None).await;
-                    }
-                }
-                None
-            }
-            DialogState::Terminated(d, _) => {
-                if self.winner.as_deref() == Some(d.call_id.as_str()) {
-                    self.server.bye().await.ok();
-                    self.ctx
-                        .record(self.id, CallState::Ended, "operator_hung_up", None)
-                        .await;
-                    return None;
-                }
-                if let Some(b) = self.branches.get_mut(&d.call_id) {
-                    b.done = true;
-                }
-                if self.winner.is_none() && self.branches.values().all(|b| b.done) {
-                    return self.ring_next("no_answer").await;
-                }
-                Some(until)
-            }
-            _ => Some(until),
-        }
-    }
 }
 
 /// The user part of a SIP URI, or of a `tel:` number; "" when absent.
@@ -331,6 +109,7 @@ impl CallContext {
 
     /// Takes a call from the trunk, start to end.
     pub async fn take(self: Arc<Self>, mut tx: Transaction) {
+        let arrived = Instant::now();
         let number: String = user_of(&tx.original.uri)
             .chars()
             .filter(char::is_ascii_digit)
@@ -395,7 +174,7 @@ impl CallContext {
         };
         metrics::counter!("helpline_sip_calls_total").increment(1);
         self.record(id, CallState::Queued, "sip", None).await;
-        self.run(id, &line, tx, number).await;
+        self.run(id, &line, tx, number, arrived).await;
     }
 
     async fn run(
@@ -404,6 +183,7 @@ impl CallContext {
         line: &LineConfig,
         tx: Transaction,
         number: Option<SecretString>,
+        arrived: Instant,
     ) {
         let (states_tx, mut states) = self.dialogs.new_dialog_state_channel();
         let server = match self.dialogs.get_or_create_server_invite(
@@ -459,6 +239,7 @@ impl CallContext {
             pending,
             ring_until: Instant::now() + self.ring_timeout,
             ringing: false,
+            arrived,
             branches: HashMap::new(),
             winner: None,
             overflowed: false,
@@ -507,11 +288,7 @@ impl CallContext {
 
     /// Anchors the call's media in the relay: returns it and the offer the phones get
     /// (our address and port). An INVITE without SDP (late offer) is passed on as it is.
-    fn anchor(
-        &self,
-        id: CallId,
-        tx: &Transaction,
-    ) -> Result<(Option<CallMedia>, Vec<u8>), (StatusCode, &'static str)> {
+    fn anchor(&self, id: CallId, tx: &Transaction) -> Result<Anchored, (StatusCode, &'static str)> {
         let body = &tx.original.body;
         if body.is_empty() {
             tracing::warn!(call = %id, "INVITE without SDP: media not anchored");
@@ -606,17 +383,6 @@ impl CallContext {
             .do_invite_async(opt, states)
             .map_err(LegError::of)?;
         Ok((call_id, dialog))
-    }
-}
-
-/// Cancels every leg still ringing but `keep`.
-async fn cancel_all(branches: &mut HashMap<String, Branch>, keep: Option<&str>) {
-    for (call_id, b) in branches.iter_mut() {
-        if Some(call_id.as_str()) == keep || b.done {
-            continue;
-        }
-        b.dialog.cancel().await.ok();
-        b.done = true;
     }
 }
 
