@@ -31,8 +31,10 @@ impl Default for MediaConfig {
         Self {
             bind_ip: unspecified(),
             public_ip: None,
+            // 5,000 ports: 1,250 calls at once (four ports a call), room for 1,000 even
+            // with some ports of the range held by other programs.
             port_min: 20_000,
-            port_max: 20_999,
+            port_max: 24_999,
         }
     }
 }
@@ -106,6 +108,14 @@ mod tests {
     }
 
     #[test]
+    fn the_default_range_holds_a_thousand_calls() {
+        let cfg = MediaConfig::default();
+        let ports = u32::from(cfg.port_max) - u32::from(cfg.port_min) + 1;
+        // A call takes two RTP/RTCP pairs.
+        assert!(ports / 4 >= 1_000, "{ports} ports");
+    }
+
+    #[test]
     fn the_default_range_is_valid() {
         assert_eq!(MediaConfig::default().validate(), Ok(()));
         assert_eq!(range(30_000, 30_003).validate(), Ok(()));
@@ -150,7 +160,7 @@ mod tests {
             ]
         };
         let defaults = crate::config::Config::load_from(&env("20000")).unwrap();
-        assert_eq!(defaults.media.port_max, 20_999);
+        assert_eq!(defaults.media.port_max, 24_999);
         assert_eq!(defaults.media.public_ip, None);
         let err = crate::config::Config::load_from(&env("20001"))
             .unwrap_err()
