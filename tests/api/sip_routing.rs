@@ -63,3 +63,37 @@ async fn longest_idle_first_then_the_next_operator_on_a_configured_desk_phone() 
         ["offered", "queued", "ringing", "answered", "ended"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_to_a_number_that_is_no_line_is_refused_and_recorded() {
+    let Some(app) = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__ENABLED", "true"),
+            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    passed(
+        sipp("trunk_unknown_line", Some(sip), free_port()),
+        "404 to the trunk",
+    )
+    .await;
+    let (state, _, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Failed.as_str(), "{events:?}");
+    let (line, reason): (Option<String>, Option<String>) = helpline::with_db!(&app.db, |pool| {
+        sqlx::query_as(
+            "select c.line, e.reason from calls c join call_events e on e.call_id = c.id \
+             where e.state = 'failed'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(line.as_deref(), Some("800999999"));
+    assert_eq!(reason.as_deref(), Some("unknown_line"));
+}

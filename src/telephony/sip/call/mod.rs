@@ -26,12 +26,12 @@ use rsipstack::dialog::client_dialog::ClientInviteDialog;
 use rsipstack::dialog::dialog::DialogStateSender;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 
 use super::overflow::OverflowTarget;
+use super::parties;
 use super::phones::{self, Phone};
 use legs::{cancel_all, Run};
 
@@ -82,11 +82,6 @@ fn local_ip_towards(remote: SocketAddr) -> Option<IpAddr> {
     socket.local_addr().ok().map(|a| a.ip())
 }
 
-/// The user part of a SIP URI, or of a `tel:` number; "" when absent.
-fn user_of(uri: &Uri) -> String {
-    uri.user().unwrap_or_default().to_string()
-}
-
 /// A number given as withheld by the trunk.
 fn withheld(user: &str) -> bool {
     let u = user.to_ascii_lowercase();
@@ -110,33 +105,14 @@ impl CallContext {
     /// Takes a call from the trunk, start to end.
     pub async fn take(self: Arc<Self>, mut tx: Transaction) {
         let arrived = Instant::now();
-        let number: String = user_of(&tx.original.uri)
+        // The number dialled (digits only, and no more than a number has).
+        let dialled: String = parties::called_number(&tx.original)
             .chars()
-            .filter(char::is_ascii_digit)
+            .take(20)
             .collect();
-        let Some(line) = self
-            .state
-            .config
-            .lines
-            .iter()
-            .find(|l| l.number == number)
-            .cloned()
-        else {
-            metrics::counter!("helpline_sip_rejected_total", "reason" => "unknown_line")
-                .increment(1);
-            tx.reply(StatusCode::NotFound).await.ok();
-            return;
-        };
         // The caller's number, turned at once into what is kept of it; the number itself
         // stays in this call's memory only, for a callback task if nobody answers.
-        let raw = SecretString::from(
-            tx.original
-                .from_header()
-                .ok()
-                .and_then(|f| f.uri().ok())
-                .map(|u| user_of(&u))
-                .unwrap_or_default(),
-        );
+        let raw = SecretString::from(parties::caller_user(&tx.original));
         let empty = CallerFingerprint {
             hash: None,
             territory_hint: None,
@@ -156,9 +132,21 @@ impl CallContext {
             (caller, number)
         };
         drop(raw);
+        let line = self
+            .state
+            .config
+            .lines
+            .iter()
+            .find(|l| l.number == dialled)
+            .cloned();
+        // Every INVITE from the trunk leaves a record, one to a number that is not a
+        // line of ours too (a routing mistake upstream is then visible).
         let new = NewCall {
             channel: Channel::Sip,
-            line: Some(line.number.clone()),
+            line: Some(
+                line.as_ref()
+                    .map_or_else(|| dialled.clone(), |l| l.number.clone()),
+            ),
             caller,
             language: None,
             opened_by: None,
@@ -172,8 +160,15 @@ impl CallContext {
                 return;
             }
         };
+        let Some(line) = line else {
+            metrics::counter!("helpline_sip_rejected_total", "reason" => "unknown_line")
+                .increment(1);
+            tx.reply(StatusCode::NotFound).await.ok();
+            self.record(id, CallState::Failed, "unknown_line", None)
+                .await;
+            return;
+        };
         metrics::counter!("helpline_sip_calls_total").increment(1);
-        self.record(id, CallState::Queued, "sip", None).await;
         self.run(id, &line, tx, number, arrived).await;
     }
 
@@ -181,10 +176,20 @@ impl CallContext {
         &self,
         id: CallId,
         line: &LineConfig,
-        tx: Transaction,
+        mut tx: Transaction,
         number: Option<SecretString>,
         arrived: Instant,
     ) {
+        // The media first: a refusal is answered on the transaction itself, which then
+        // absorbs the trunk's retransmissions (no dialog is set up for it).
+        let (media, offer) = match self.anchor(id, &tx) {
+            Ok(m) => m,
+            Err((code, why)) => {
+                tx.reply(code).await.ok();
+                self.record(id, CallState::Failed, why, None).await;
+                return;
+            }
+        };
         let (states_tx, mut states) = self.dialogs.new_dialog_state_channel();
         let server = match self.dialogs.get_or_create_server_invite(
             &tx,
@@ -195,16 +200,8 @@ impl CallContext {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(call = %id, error = %e, "trunk leg not set up");
+                tx.reply(StatusCode::ServerInternalError).await.ok();
                 self.record(id, CallState::Failed, "sip_dialog", None).await;
-                return;
-            }
-        };
-        let (media, offer) = match self.anchor(id, &tx) {
-            Ok(m) => m,
-            Err((code, why)) => {
-                server.reject(Some(code), None).ok();
-                self.record(id, CallState::Failed, why, None).await;
-                self.dialogs.remove_dialog(&server.id());
                 return;
             }
         };
@@ -213,7 +210,13 @@ impl CallContext {
         let mut trunk_leg = server.clone();
         tokio::spawn(async move { trunk_leg.handle(&mut trunk_tx).await });
 
-        let operators = match phones::available(&self.state.db, Utc::now(), &self.phones).await {
+        // The call is queued while the phones to ring are read: two round trips at once,
+        // not one after the other, before the first phone rings.
+        let (_, available) = tokio::join!(
+            self.record(id, CallState::Queued, "sip", None),
+            phones::available(&self.state.db, Utc::now(), &self.phones)
+        );
+        let operators = match available {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(call = %id, error = %e, "phones not read");
