@@ -320,6 +320,15 @@ impl Config {
         if let Some(message) = self.sip.phones.iter().find_map(|p| p.source().err()) {
             return Err(ConfigError::key(src, "sip.phones", message));
         }
+        if !self.sip.trunk_username.is_empty()
+            && self.sip.trunk_password.expose_secret().chars().count() < 12
+        {
+            return Err(ConfigError::key(
+                src,
+                "sip.trunk_password",
+                "expected at least 12 characters when sip.trunk_username is set",
+            ));
+        }
         if self.sip.digest_algorithms.is_empty() {
             return Err(ConfigError::key(
                 src,

@@ -3,7 +3,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use secrecy::SecretString;
 use serde::Deserialize;
+
+fn no_password() -> SecretString {
+    SecretString::from(String::new())
+}
 
 /// `[sip]`
 #[derive(Debug, Clone, Deserialize)]
@@ -19,6 +24,13 @@ pub struct SipConfig {
     /// network (`192.0.2.0/24`).
     #[serde(default)]
     pub trunks: Vec<String>,
+    /// A trunk that sends from changing addresses authenticates its INVITEs with these
+    /// digest credentials instead (empty user name: only the addresses count).
+    #[serde(default)]
+    pub trunk_username: String,
+    /// See `trunk_username`.
+    #[serde(default = "no_password")]
+    pub trunk_password: SecretString,
     /// Requests per second one address may send before it is dropped silently.
     pub flood_per_second: u32,
     /// Burst allowed above that rate.

@@ -97,3 +97,84 @@ async fn a_call_to_a_number_that_is_no_line_is_refused_and_recorded() {
     assert_eq!(line.as_deref(), Some("800999999"));
     assert_eq!(reason.as_deref(), Some("unknown_line"));
 }
+
+/// The service with a trunk known only by its credentials (sipp's address is not a
+/// trunk address here).
+async fn app_with_trunk_credentials() -> Option<TestApp> {
+    TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__ENABLED", "true"),
+            ("HELPLINE__SIP__TRUNKS", "[\"192.0.2.1\"]"),
+            ("HELPLINE__SIP__TRUNK_USERNAME", "trunk-provider"),
+            ("HELPLINE__SIP__TRUNK_PASSWORD", "provider-secret-1"),
+        ],
+    )
+    .await
+}
+
+/// sipp as the trunk with `scenario`, authenticating with `password`.
+fn trunk_with(scenario: &str, sip: std::net::SocketAddr, password: &str) -> tokio::process::Child {
+    let mut cmd = tokio::process::Command::new("sipp");
+    cmd.arg("-sf")
+        .arg(crate::sip_calls::scenario(scenario))
+        .arg(sip.to_string())
+        .args(["-i", "127.0.0.1", "-p", &free_port().to_string(), "-m", "1"])
+        .args(["-au", "trunk-provider", "-ap", password])
+        .args(["-timeout", "30s", "-timeout_error", "-nostdin"])
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd.spawn().expect("sipp runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_known_by_its_credentials_is_challenged_then_taken() {
+    let Some(app) = app_with_trunk_credentials().await else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    let p = free_port();
+    let anna = operator_with_phone(&app, "anna", p).await;
+    let phone = sipp("phone_answer", None, p);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let trunk = trunk_with("trunk_call_auth", sip, "provider-secret-1");
+    passed(phone, "anna's phone").await;
+    passed(trunk, "the authenticated trunk's call").await;
+    let (state, answered_by, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Ended.as_str(), "{events:?}");
+    assert_eq!(answered_by, Some(anna));
+    let calls: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select count(*) from calls"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(
+        calls, 1,
+        "the challenged INVITE opened no record of its own"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_that_are_not_the_trunks_are_refused() {
+    let Some(app) = app_with_trunk_credentials().await else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    passed(
+        trunk_with("trunk_call_auth_refused", sip, "not-the-password"),
+        "403 after the challenge",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let calls: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select count(*) from calls"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(calls, 0, "nothing recorded for a refused INVITE");
+}

@@ -15,6 +15,7 @@ pub mod overflow;
 pub mod parties;
 pub mod phones;
 pub mod registrar;
+pub mod trunk_auth;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use crate::app::AppState;
 use call::CallContext;
 use guard::Guard;
 use registrar::Registrar;
+use trunk_auth::{TrunkAuth, TrunkCredentials};
 
 /// Methods the endpoint answers.
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
@@ -66,6 +68,8 @@ pub struct SipServer {
 #[derive(Clone)]
 struct Dispatch {
     trunks: Vec<Network>,
+    /// A trunk known by its credentials rather than its address.
+    trunk_credentials: Option<TrunkCredentials>,
     registrar: Registrar,
     dialogs: Arc<DialogLayer>,
     calls: Arc<CallContext>,
@@ -131,6 +135,10 @@ pub async fn start(
     };
     let dispatch = Dispatch {
         trunks,
+        trunk_credentials: (!config.trunk_username.is_empty()).then(|| TrunkCredentials {
+            username: config.trunk_username.clone(),
+            password: config.trunk_password.clone(),
+        }),
         dialogs: dialogs.clone(),
         calls: Arc::new(CallContext {
             state: state.clone(),
@@ -234,7 +242,16 @@ impl Dispatch {
                 self.calls.clone().take(tx).await;
                 return;
             }
-            Method::Invite => self.refuse_invite(&mut tx).await,
+            Method::Invite => match self.trunk_auth(&tx) {
+                Some(TrunkAuth::Accepted) => {
+                    self.calls.clone().take(tx).await;
+                    return;
+                }
+                Some(TrunkAuth::Challenge { stale }) => {
+                    self.registrar.challenge(&mut tx, stale).await
+                }
+                Some(TrunkAuth::Refused) | None => self.refuse_invite(&mut tx).await,
+            },
             // An ACK for a final answer is absorbed by its transaction.
             Method::Ack => Ok(()),
             Method::Bye | Method::Cancel => tx.reply(StatusCode::CallTransactionDoesNotExist).await,
@@ -254,11 +271,24 @@ impl Dispatch {
             .is_some_and(|(_, addr)| self.trunks.iter().any(|n| n.contains(addr.ip())))
     }
 
+    /// An INVITE from outside the trunks' addresses, checked against the trunk's
+    /// credentials when there are any.
+    fn trunk_auth(&self, tx: &Transaction) -> Option<TrunkAuth> {
+        let trunk = self.trunk_credentials.as_ref()?;
+        Some(trunk_auth::check(
+            &tx.original,
+            trunk,
+            &self.registrar.realm,
+            &self.registrar.nonces,
+            chrono::Utc::now(),
+        ))
+    }
+
     async fn refuse_invite(&self, tx: &mut Transaction) -> rsipstack::Result<()> {
         metrics::counter!("helpline_sip_rejected_total", "reason" => "not_trunk").increment(1);
         tracing::warn!(
             source = ?source_of(&tx.original).map(|(s, _)| s),
-            "INVITE refused: not from a trunk address"
+            "INVITE refused: not from a trunk address, nor with the trunk's credentials"
         );
         tx.reply(StatusCode::Forbidden).await
     }

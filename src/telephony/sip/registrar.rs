@@ -38,7 +38,13 @@ fn refused(reason: &'static str) {
 }
 
 impl Registrar {
-    async fn challenge(&self, tx: &mut Transaction, stale: bool) -> rsipstack::Result<()> {
+    /// Answers 401 with a fresh challenge per configured algorithm (REGISTERs, and
+    /// INVITEs of a trunk known by its credentials).
+    pub(super) async fn challenge(
+        &self,
+        tx: &mut Transaction,
+        stale: bool,
+    ) -> rsipstack::Result<()> {
         let nonce = self.nonces.issue(Utc::now());
         // In the configured order: many phones (and sipp) read only the first challenge,
         // and some refuse the whole answer when any challenge is one they cannot meet.
