@@ -272,17 +272,9 @@ async fn the_console_switches_to_english_and_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_who_answers_a_phone_call_sees_its_intake_open() {
-    use crate::sip_calls::{free_port, operator_with_phone, passed, sipp};
+    use crate::sip_calls::{free_port, operator_with_phone, passed, sip_app, sipp};
     let Some(b) = browser().await else { return };
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[
-            ("HELPLINE__SIP__ENABLED", "true"),
-            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ],
-    )
-    .await
-    .expect("service");
+    let app = sip_app(Backend::Sqlite, &[]).await.expect("service");
     let sip = app.sip.expect("SIP endpoint");
     let port = free_port();
     operator_with_phone(&app, "anna", port).await;

@@ -59,15 +59,18 @@ pub async fn passed(child: tokio::process::Child, what: &str) {
 
 /// The service with the trunk on 127.0.0.1 (where sipp sends from).
 async fn app(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(
-        backend,
-        &[
-            ("HELPLINE__SIP__ENABLED", "true"),
-            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
-            ("HELPLINE__SIP__RING_TIMEOUT_SECONDS", "10"),
-        ],
-    )
-    .await
+    sip_app(backend, &[("HELPLINE__SIP__RING_TIMEOUT_SECONDS", "10")]).await
+}
+
+/// The service with the SIP endpoint on and the trunk on 127.0.0.1 (where sipp sends
+/// from), plus `extra` settings.
+pub async fn sip_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let mut env = vec![
+        ("HELPLINE__SIP__ENABLED", "true"),
+        ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
+    ];
+    env.extend_from_slice(extra);
+    TestApp::spawn_with(backend, &env).await
 }
 
 /// An operator marked available on the board, with a phone registered at `port`.

@@ -11,8 +11,8 @@ use helpline::calls::CallState;
 use helpline::telephony::sip::bindings;
 
 use crate::console_client::{Console, PASSWORD};
-use crate::helpers::{Backend, TestApp};
-use crate::sip_calls::{free_port, the_call};
+use crate::helpers::Backend;
+use crate::sip_calls::{free_port, sip_app, the_call};
 
 /// A baresip configuration: headless (ALSA's null device plays, a sine wave speaks),
 /// PCMU, every call's audio written to `dir/rec` in both directions.
@@ -87,15 +87,7 @@ fn seconds(dir: &Path, suffix: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
-    let Some(app) = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[
-            ("HELPLINE__SIP__ENABLED", "true"),
-            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ],
-    )
-    .await
-    else {
+    let Some(app) = sip_app(Backend::Sqlite, &[]).await else {
         return;
     };
     let sip = app.sip.expect("SIP endpoint");

@@ -12,19 +12,17 @@ use helpline::referral::{Directory, Person, Target};
 
 use crate::console_client::{csrf_of, location, Console, PASSWORD};
 use crate::helpers::{Backend, TestApp};
-use crate::sip_calls::{free_port, passed, sipp, the_call};
+use crate::sip_calls::{free_port, passed, sip_app, sipp, the_call};
 
 /// The service with the trunk on 127.0.0.1, sending calls out to sipp on `out_port`.
 async fn app(backend: Backend, out_port: u16, extra: &[(&str, &str)]) -> Option<TestApp> {
     let outbound = format!("udp:127.0.0.1:{out_port}");
     let mut env = vec![
-        ("HELPLINE__SIP__ENABLED", "true"),
-        ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
         ("HELPLINE__SIP__RING_TIMEOUT_SECONDS", "2"),
         ("HELPLINE__SIP__OUTBOUND", outbound.as_str()),
     ];
     env.extend_from_slice(extra);
-    TestApp::spawn_with(backend, &env).await
+    sip_app(backend, &env).await
 }
 
 async fn events_with_reasons(app: &TestApp) -> Vec<(String, Option<String>, Option<i64>)> {
@@ -304,15 +302,7 @@ async fn unanswered_overflow_leaves_a_callback_task_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untouched_callback_loses_its_number_when_it_expires() {
     // No overflow configured: nobody available means missed at once.
-    let Some(app) = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[
-            ("HELPLINE__SIP__ENABLED", "true"),
-            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ],
-    )
-    .await
-    else {
+    let Some(app) = sip_app(Backend::Sqlite, &[]).await else {
         return;
     };
     let sip = app.sip.expect("SIP endpoint");

@@ -7,17 +7,15 @@ use helpline::calls::CallState;
 
 use crate::console_client::{Console, PASSWORD};
 use crate::helpers::{Backend, TestApp};
-use crate::sip_calls::{free_port, operator_with_phone, passed, sipp, the_call};
+use crate::sip_calls::{free_port, operator_with_phone, passed, sip_app, sipp, the_call};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn longest_idle_first_then_the_next_operator_on_a_configured_desk_phone() {
     let desk = free_port();
     let phones = format!("[{{ user = \"bruno\", contact = \"sip:desk-2@127.0.0.1:{desk}\" }}]");
-    let Some(app) = TestApp::spawn_with(
+    let Some(app) = sip_app(
         Backend::Sqlite,
         &[
-            ("HELPLINE__SIP__ENABLED", "true"),
-            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
             ("HELPLINE__SIP__RING_STRATEGY", "longest_idle"),
             ("HELPLINE__SIP__HUNT_SECONDS", "1"),
             ("HELPLINE__SIP__RING_TIMEOUT_SECONDS", "10"),
@@ -66,15 +64,7 @@ async fn longest_idle_first_then_the_next_operator_on_a_configured_desk_phone() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_to_a_number_that_is_no_line_is_refused_and_recorded() {
-    let Some(app) = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[
-            ("HELPLINE__SIP__ENABLED", "true"),
-            ("HELPLINE__SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ],
-    )
-    .await
-    else {
+    let Some(app) = sip_app(Backend::Sqlite, &[]).await else {
         return;
     };
     let sip = app.sip.expect("SIP endpoint");
