@@ -212,11 +212,13 @@ fn entry(user: (i64, &str), action: &'static str, id: i64, address: Option<Strin
     }
 }
 
-/// `user` takes the task (again, if already theirs); audited.
+/// `user` takes the task (again, if already theirs; from another operator only with
+/// `take_over`, a supervisor's right when that operator has gone off shift); audited.
 pub async fn claim(
     db: &Db,
     id: i64,
     user: (i64, &str),
+    take_over: bool,
     address: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), CallbackError> {
@@ -226,11 +228,12 @@ pub async fn claim(
     }
     let changed = with_db!(db, |pool| sqlx::query(
         "update callbacks set claimed_by = $2, claimed_at = $3 \
-         where id = $1 and closed_at is null and (claimed_by is null or claimed_by = $2)"
+         where id = $1 and closed_at is null and (claimed_by is null or claimed_by = $2 or $4)"
     )
     .bind(id)
     .bind(user.0)
     .bind(now)
+    .bind(take_over)
     .execute(pool)
     .await?
     .rows_affected());
@@ -242,7 +245,11 @@ pub async fn claim(
             (None, None) => CallbackError::NotFound,
         });
     }
-    audit::append(db, now, &entry(user, "callback.claim", id, address)).await?;
+    let mut e = entry(user, "callback.claim", id, address);
+    if let Some((by, _, _)) = t.claimed.filter(|(by, _, _)| *by != user.0) {
+        e.detail = serde_json::json!({ "taken_over_from": by });
+    }
+    audit::append(db, now, &e).await?;
     Ok(())
 }
 

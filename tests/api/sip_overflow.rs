@@ -234,17 +234,30 @@ async fn callback_story(backend: Backend) {
         !page.contains("1234567"),
         "only the operator who took it sees the number"
     );
+    // Anna's shift ends: a supervisor takes the callback over; Anna cannot take it back.
+    app.token_for("sara", Role::Supervisor).await;
+    let sara = Console::new(&app);
+    sara.sign_in("sara", PASSWORD).await;
+    let claim_page = format!("/callbacks/{task}");
+    let claim = format!("/callbacks/{task}/claim");
+    let r = sara.submit(&claim_page, &claim, &[]).await;
+    assert_eq!(r.status().as_u16(), 303, "a supervisor may take it over");
+    let (_, page) = anna.get_text(&claim_page).await;
+    assert!(!page.contains("1234567"), "no longer Anna's");
+    let r = anna.submit(&claim_page, &claim, &[]).await;
+    assert_eq!(r.status().as_u16(), 409, "an operator cannot take it back");
+    assert!(r.text().await.unwrap().contains("sara"));
 
-    // Anna closes it: the number is erased, the board is clear, every step audited.
-    let csrf = csrf_of(&anna.get_text(&format!("/callbacks/{task}")).await.1);
-    let r = anna
+    // Sara closes it: the number is erased, the board is clear, every step audited.
+    let csrf = csrf_of(&sara.get_text(&format!("/callbacks/{task}")).await.1);
+    let r = sara
         .post_form(
             &format!("/callbacks/{task}/close"),
             &[("csrf", &csrf), ("outcome", "nonsense")],
         )
         .await;
     assert_eq!(r.status().as_u16(), 422, "an unknown outcome is refused");
-    let r = anna
+    let r = sara
         .post_form(
             &format!("/callbacks/{task}/close"),
             &[("csrf", &csrf), ("outcome", "reached")],
@@ -276,6 +289,7 @@ async fn callback_story(backend: Backend) {
         [
             "callback.claim",
             "callback.view_number",
+            "callback.claim",
             "callback.view_number",
             "callback.close"
         ]

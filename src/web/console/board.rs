@@ -81,6 +81,13 @@ impl BoardLive<'_> {
         self.lang.pick(it, en)
     }
 
+    /// `at` on the Europe/Rome clock, day and time.
+    pub fn local_time(&self, at: &DateTime<Utc>) -> String {
+        at.with_timezone(&chrono_tz::Europe::Rome)
+            .format("%d/%m %H:%M")
+            .to_string()
+    }
+
     /// Minutes since `at`.
     pub fn minutes_since(&self, at: &DateTime<Utc>) -> i64 {
         (self.now - *at).num_minutes().max(0)

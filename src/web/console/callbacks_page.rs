@@ -165,15 +165,9 @@ pub async fn claim(State(state): State<AppState>, Path(id): Path<i64>, posted: P
         return e.into_response();
     }
     let now = state.clock.now();
-    match callbacks::claim(
-        &state.db,
-        id,
-        who(&session),
-        Some(session.address.clone()),
-        now,
-    )
-    .await
-    {
+    let take_over = session.is(&[Role::Supervisor]);
+    let address = Some(session.address.clone());
+    match callbacks::claim(&state.db, id, who(&session), take_over, address, now).await {
         Ok(()) => {
             state.board.poke();
             Redirect::to(&format!("/callbacks/{id}")).into_response()
