@@ -12,6 +12,7 @@ pub mod db;
 pub mod jobs;
 pub mod referral;
 pub mod startup;
+pub mod stats;
 pub mod telemetry;
 pub mod telephony;
 pub mod triage;

@@ -28,4 +28,5 @@ mod sip_calls;
 mod sip_media;
 mod sip_overflow;
 mod sip_routing;
+mod stats;
 mod support;

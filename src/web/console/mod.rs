@@ -21,6 +21,7 @@ pub mod page;
 pub mod referrals_page;
 pub mod rota_page;
 pub mod session;
+pub mod stats_page;
 pub mod subjects_page;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -106,6 +107,7 @@ pub fn router() -> Router<AppState> {
             post(rota_page::remove_override),
         )
         .route("/audit", get(audit_page::show))
+        .route("/stats", get(stats_page::show))
         .route("/notifications/failures", get(failures_page::show))
         .route("/calls/{id}/intake", get(intake::for_call))
         .route("/intakes", post(intake::create))

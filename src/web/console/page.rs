@@ -78,6 +78,11 @@ impl Chrome {
         self.can(&[Role::Operator, Role::Supervisor])
     }
 
+    /// Whether the user reads the statistics.
+    pub fn reads_stats(&self) -> bool {
+        self.can(&super::stats_page::STATS_ROLES)
+    }
+
     /// Whether the user administers users.
     pub fn administers(&self) -> bool {
         self.can(&[Role::Admin])
