@@ -82,7 +82,9 @@ impl Registrar {
                 return tx.reply(StatusCode::ServerInternalError).await;
             }
         };
-        let Some(algorithm) = answer.algorithm() else {
+        // Only an algorithm this registrar offers counts (a phone cannot choose a weaker
+        // or different one than `sip.digest_algorithms` lists).
+        let Some(algorithm) = answer.algorithm().filter(|a| self.algorithms.contains(a)) else {
             return self.challenge(tx, false).await;
         };
         let verified = account
