@@ -101,14 +101,14 @@ pub struct CallFigures {
 }
 
 /// The time expressions that differ between the backends.
-struct Dialect {
-    backend: Backend,
+pub(super) struct Dialect {
+    pub(super) backend: Backend,
 }
 
 impl Dialect {
     /// Milliseconds from `a` to `b`, as an integer. SQLite's julianday is a double with
     /// sub-millisecond error, hence the rounding.
-    fn millis(&self, a: &str, b: &str) -> String {
+    pub(super) fn millis(&self, a: &str, b: &str) -> String {
         match self.backend {
             Backend::Sqlite => {
                 format!("cast(round((julianday({b}) - julianday({a})) * 86400000.0) as integer)")
@@ -263,8 +263,9 @@ fn heat_map(hours: &[(String, i64)]) -> Result<[[i64; 24]; 7], DbError> {
 /// Median and p90 of the millisecond column `v` of `values`, interpolated between the
 /// two nearest ranks (as PostgreSQL's percentile_cont). SQLite has no percentile
 /// aggregate, so the database sorts and only the two rows around each rank come back,
-/// never the whole column.
-async fn spread(db: &Db, values: &str, scope: &Scope) -> Result<Spread, DbError> {
+/// never the whole column. `values` binds `$1` start, `$2` end, `$3` territory or null
+/// (the other sections' scopes bind the same).
+pub(super) async fn spread(db: &Db, values: &str, scope: &Scope) -> Result<Spread, DbError> {
     let (start, end) = scope
         .period
         .utc_bounds()

@@ -2,6 +2,9 @@
 //! days on the Rome clock, optionally for one territory, computed by the database.
 
 pub mod calls;
+pub mod cases;
+pub mod mediation;
+pub mod referrals;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;

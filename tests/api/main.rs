@@ -29,4 +29,5 @@ mod sip_media;
 mod sip_overflow;
 mod sip_routing;
 mod stats;
+mod stats_cases;
 mod support;

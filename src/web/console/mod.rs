@@ -22,6 +22,7 @@ pub mod referrals_page;
 pub mod rota_page;
 pub mod session;
 pub mod stats_page;
+pub mod stats_sections;
 pub mod subjects_page;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};

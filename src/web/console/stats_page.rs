@@ -1,6 +1,7 @@
-//! The managers' dashboard, calls part: a period and territory form, the figures, and
-//! two charts drawn as SVG by the server (readable without JavaScript), each beside the
-//! table it draws, for screen readers and for copying.
+//! The managers' dashboard: a period and territory form, then the calls, the cases, the
+//! mediation and the referrals of that scope; charts drawn as SVG by the server
+//! (readable without JavaScript), each beside the table it draws, for screen readers and
+//! for copying. The sections after the calls are shaped in `stats_sections`.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -11,9 +12,13 @@ use serde::Deserialize;
 
 use super::page::{render, Chrome, PageError};
 use super::session::Session;
+use super::stats_sections::{
+    cases_view, mediation_view, referrals_view, CasesView, MediationView, ReferralsView,
+};
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::stats::calls::{figures, CallFigures, Spread};
+use crate::stats::{cases, mediation, referrals};
 use crate::stats::{Period, PeriodError, Scope, ZONE};
 use crate::web::i18n::Lang;
 
@@ -21,7 +26,7 @@ use crate::web::i18n::Lang;
 pub const STATS_ROLES: [Role; 3] = [Role::Manager, Role::Supervisor, Role::Admin];
 
 /// Width of the longest bar, in SVG units.
-const BAR_MAX: f64 = 300.0;
+pub(super) const BAR_MAX: f64 = 300.0;
 /// Side of a heat-map cell, in SVG units.
 const CELL: u32 = 18;
 
@@ -109,6 +114,9 @@ struct StatsPage {
     territories: Vec<(String, String)>,
     error: Option<String>,
     calls: Option<CallsView>,
+    cases: Option<CasesView>,
+    mediation: Option<MediationView>,
+    referrals: Option<ReferralsView>,
     repeat_days: u32,
 }
 
@@ -143,6 +151,9 @@ pub async fn show(
         territories,
         error: None,
         calls: None,
+        cases: None,
+        mediation: None,
+        referrals: None,
         repeat_days,
     };
 
@@ -167,9 +178,19 @@ pub async fn show(
         period,
         territory: (!page.territory.is_empty()).then(|| page.territory.clone()),
     };
-    match figures(&state.db, &scope, repeat_days).await {
-        Ok(f) => page.calls = Some(view(&f, lang)),
-        Err(e) => return PageError::from_db(e, lang).into_response(),
+    let db = &state.db;
+    let shown = async {
+        page.calls = Some(view(&figures(db, &scope, repeat_days).await?, lang));
+        let c = cases::figures(db, &scope).await?;
+        page.cases = Some(cases_view(&c, &state.questionnaire, lang));
+        let m = mediation::figures(db, &scope).await?;
+        page.mediation = Some(mediation_view(&m, lang));
+        let r = referrals::figures(db, &scope).await?;
+        page.referrals = Some(referrals_view(&r, &directory, lang));
+        Ok::<_, crate::db::DbError>(())
+    };
+    if let Err(e) = shown.await {
+        return PageError::from_db(e, lang).into_response();
     }
     render(&page)
 }
@@ -249,7 +270,7 @@ fn view(f: &CallFigures, lang: Lang) -> CallsView {
     }
 }
 
-fn spread_view(s: &Spread) -> SpreadView {
+pub(super) fn spread_view(s: &Spread) -> SpreadView {
     let show = |v: Option<f64>| v.map_or_else(|| "—".to_string(), duration);
     SpreadView {
         count: s.count,
