@@ -1,5 +1,5 @@
 //! Command-line interface: serve, migrate, users, API tokens, configuration check, and
-//! the job-queue self-test.
+//! the job-queue self-test, demo data.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
@@ -53,6 +53,17 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Synthetic data for trying the product and for benchmarks.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Fill the database with realistic synthetic calls, intakes and referrals.
+    Generate(crate::demo::GenerateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +206,9 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             command: ConfigCommand::Check,
         } => check_config(&config),
         Command::Jobs { command } => jobs_command(&config, command).await,
+        Command::Demo {
+            command: DemoCommand::Generate(args),
+        } => crate::demo::run(&config, args).await,
     }
 }
 

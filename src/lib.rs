@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod jobs;
 pub mod referral;
 pub mod startup;
@@ -61,6 +62,9 @@ pub enum Error {
     /// The HTTP server failed.
     #[error("HTTP server: {0}")]
     Serve(#[source] std::io::Error),
+    /// Demo data could not be written.
+    #[error("demo data: {0}")]
+    Demo(#[from] demo::DemoError),
     /// A command was used wrongly.
     #[error("{0}")]
     Usage(String),

@@ -11,6 +11,7 @@ mod calls;
 mod cli;
 mod console;
 mod console_client;
+mod demo;
 mod directory;
 mod errors;
 mod escalation;
