@@ -140,28 +140,26 @@ async fn demo_data_is_realistic_anonymous_and_written_once(backend: Backend) {
     assert!(stdout.contains("2000 calls"), "{stdout}");
     let pool = open(&db, backend).await;
 
-    let (calls, ended): (i64, i64) =
-        helpline::with_db!(&pool, |p| {
-            sqlx::query_as(
+    let (calls, ended): (i64, i64) = helpline::with_db!(&pool, |p| {
+        sqlx::query_as(
         "select count(*), coalesce(sum(case when state = 'ended' then 1 else 0 end), 0) from calls"
     )
     .fetch_one(p)
     .await
     .unwrap()
-        });
+    });
     assert_eq!(calls, 2000);
 
     // Every call's events: numbered from 1, starting offered, each step allowed by the
     // state machine, in time order, and the call's state is its last event's.
-    let events: Vec<EventRow> =
-        helpline::with_db!(&pool, |p| {
-            sqlx::query_as(
+    let events: Vec<EventRow> = helpline::with_db!(&pool, |p| {
+        sqlx::query_as(
         "select e.call_id || '' as c, e.seq, e.state, e.at from call_events e order by c, e.seq"
     )
     .fetch_all(p)
     .await
     .unwrap()
-        });
+    });
     let states: Vec<(String, String)> = helpline::with_db!(&pool, |p| sqlx::query_as(
         "select id || '' as c, state from calls order by c"
     )
