@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::console_client::{csrf_of, location, Console, PASSWORD};
-use crate::helpers::TestApp;
+use crate::helpers::{database_as_text, TestApp};
 
 /// The numbers used, and the digit runs that would betray them however stored.
 const NUMBERS: [&str; 4] = [
@@ -18,49 +18,6 @@ const NUMBERS: [&str; 4] = [
     "0039 347 7654321",
 ];
 const DIGITS: [&str; 4] = ["0552345678", "3331234567", "8031234567", "3477654321"];
-
-async fn everything_as_text(app: &TestApp) -> String {
-    match &app.db {
-        helpline::db::Db::Sqlite(pool) => {
-            // Checkpoint so that nothing hides in memory, then read the files themselves
-            // (free pages included).
-            sqlx::query("pragma wal_checkpoint(truncate)")
-                .execute(pool)
-                .await
-                .unwrap();
-            let path = pool.connect_options().get_filename().to_path_buf();
-            let mut text = String::new();
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                let file = format!("{}{suffix}", path.display());
-                if let Ok(bytes) = std::fs::read(&file) {
-                    text.push_str(&String::from_utf8_lossy(&bytes));
-                }
-            }
-            text
-        }
-        helpline::db::Db::Postgres(pool) => {
-            let tables: Vec<String> = sqlx::query_scalar(
-                "select table_name::text from information_schema.tables where table_schema = 'public'",
-            )
-            .fetch_all(pool)
-            .await
-            .unwrap();
-            let mut text = String::new();
-            for t in tables {
-                let rows: Vec<Option<String>> =
-                    sqlx::query_scalar(&format!("select t::text from \"{t}\" t"))
-                        .fetch_all(pool)
-                        .await
-                        .unwrap();
-                for r in rows.into_iter().flatten() {
-                    text.push_str(&r);
-                    text.push('\n');
-                }
-            }
-            text
-        }
-    }
-}
 
 fn digits_only(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
@@ -142,7 +99,7 @@ both_backends!(
             422
         );
 
-        let dump = everything_as_text(&app).await;
+        let dump = database_as_text(&app.db).await;
         assert!(dump.len() > 1000, "the dump holds the database");
         for (typed, digits) in NUMBERS.iter().zip(DIGITS) {
             assert!(!dump.contains(typed), "{typed} is in the database");

@@ -11,7 +11,7 @@ use helpline::db::Db;
 use helpline::demo::calls::Generator;
 use helpline::referral::Directory;
 
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{database_as_text, Backend, TestDb};
 
 const SEED: u64 = 7;
 const CALLS: u64 = 2000;
@@ -81,43 +81,7 @@ fn numbers_used() -> HashSet<String> {
 
 /// Every run of nine or more digits in the database's contents.
 async fn digit_runs(db: &Db) -> HashSet<String> {
-    let text = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query("pragma wal_checkpoint(truncate)")
-                .execute(pool)
-                .await
-                .unwrap();
-            let path = pool.connect_options().get_filename().to_path_buf();
-            let mut text = String::new();
-            for suffix in ["", "-wal"] {
-                if let Ok(bytes) = std::fs::read(format!("{}{suffix}", path.display())) {
-                    text.push_str(&String::from_utf8_lossy(&bytes));
-                }
-            }
-            text
-        }
-        Db::Postgres(pool) => {
-            let tables: Vec<String> = sqlx::query_scalar(
-                "select table_name::text from information_schema.tables where table_schema = 'public'",
-            )
-            .fetch_all(pool)
-            .await
-            .unwrap();
-            let mut text = String::new();
-            for t in tables {
-                let rows: Vec<Option<String>> =
-                    sqlx::query_scalar(&format!("select t::text from \"{t}\" t"))
-                        .fetch_all(pool)
-                        .await
-                        .unwrap();
-                for r in rows.into_iter().flatten() {
-                    text.push_str(&r);
-                    text.push('\n');
-                }
-            }
-            text
-        }
-    };
+    let text = database_as_text(db).await;
     text.split(|c: char| !c.is_ascii_digit())
         .filter(|run| run.len() >= 9)
         .map(str::to_string)

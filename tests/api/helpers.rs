@@ -309,3 +309,49 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The whole database as text, to search for what must never be stored: the SQLite
+/// files themselves, byte for byte after a checkpoint (free pages and the WAL included),
+/// or every PostgreSQL table row as text.
+pub async fn database_as_text(db: &Db) -> String {
+    match db {
+        Db::Sqlite(pool) => {
+            // Checkpoint so that nothing hides in memory, then read the files themselves
+            // (free pages included).
+            sqlx::query("pragma wal_checkpoint(truncate)")
+                .execute(pool)
+                .await
+                .unwrap();
+            let path = pool.connect_options().get_filename().to_path_buf();
+            let mut text = String::new();
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let file = format!("{}{suffix}", path.display());
+                if let Ok(bytes) = std::fs::read(&file) {
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                }
+            }
+            text
+        }
+        Db::Postgres(pool) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "select table_name::text from information_schema.tables where table_schema = 'public'",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            let mut text = String::new();
+            for t in tables {
+                let rows: Vec<Option<String>> =
+                    sqlx::query_scalar(&format!("select t::text from \"{t}\" t"))
+                        .fetch_all(pool)
+                        .await
+                        .unwrap();
+                for r in rows.into_iter().flatten() {
+                    text.push_str(&r);
+                    text.push('\n');
+                }
+            }
+            text
+        }
+    }
+}
