@@ -152,10 +152,7 @@ pub async fn figures(
     scope: &Scope,
     repeat_window_days: u32,
 ) -> Result<CallFigures, DbError> {
-    let (start, end) = scope
-        .period
-        .utc_bounds()
-        .map_err(|e| DbError::Config(e.to_string()))?;
+    let (start, end) = scope.bounds()?;
     let territory = scope.territory.clone();
     let sql = Dialect {
         backend: db.backend(),
@@ -266,10 +263,7 @@ fn heat_map(hours: &[(String, i64)]) -> Result<[[i64; 24]; 7], DbError> {
 /// never the whole column. `values` binds `$1` start, `$2` end, `$3` territory or null
 /// (the other sections' scopes bind the same).
 pub(super) async fn spread(db: &Db, values: &str, scope: &Scope) -> Result<Spread, DbError> {
-    let (start, end) = scope
-        .period
-        .utc_bounds()
-        .map_err(|e| DbError::Config(e.to_string()))?;
+    let (start, end) = scope.bounds()?;
     let territory = scope.territory.clone();
     let count: i64 = with_db!(db, |pool| sqlx::query_scalar(&format!(
         "select count(*) from ({values}) x"

@@ -206,10 +206,7 @@ async fn count_by(
     join: &str,
     filter: &str,
 ) -> Result<Vec<(Option<String>, i64)>, DbError> {
-    let (start, end) = scope
-        .period
-        .utc_bounds()
-        .map_err(|e| DbError::Config(e.to_string()))?;
+    let (start, end) = scope.bounds()?;
     let territory = scope.territory.clone();
     Ok(with_db!(db, |pool| sqlx::query_as(&format!(
         "select {value} as v, count(*) from intakes i left join calls c on c.id = i.call_id \

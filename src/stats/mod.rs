@@ -79,6 +79,16 @@ pub struct Scope {
     pub territory: Option<String>,
 }
 
+impl Scope {
+    /// The period's UTC bounds for a query. Every period the page accepts has them
+    /// (Rome always shows midnight), so a failure here is reported as a storage error.
+    pub(crate) fn bounds(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), crate::db::DbError> {
+        self.period
+            .utc_bounds()
+            .map_err(|e| crate::db::DbError::Config(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

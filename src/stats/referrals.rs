@@ -62,10 +62,7 @@ fn from_scope(answers: &Answers) -> String {
 /// Computes every referral figure of `scope`.
 #[tracing::instrument(skip(db))]
 pub async fn figures(db: &Db, scope: &Scope) -> Result<ReferralFigures, DbError> {
-    let (start, end) = scope
-        .period
-        .utc_bounds()
-        .map_err(|e| DbError::Config(e.to_string()))?;
+    let (start, end) = scope.bounds()?;
     let territory = scope.territory.clone();
     let backend = db.backend();
     let scoped = from_scope(&Answers { backend });
