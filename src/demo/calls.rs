@@ -27,7 +27,7 @@ const HOURS: [f64; 24] = [
 /// Calls by weekday, Monday first: fewer at the weekend.
 const WEEKDAYS: [f64; 7] = [1.15, 1.1, 1.05, 1.05, 1.0, 0.7, 0.6];
 /// Residents by province (thousands), for landline callers of each territory.
-const POPULATION: [(&str, f64); 10] = [
+pub(super) const POPULATION: [(&str, f64); 10] = [
     ("FI", 990.0),
     ("PI", 420.0),
     ("LU", 385.0),

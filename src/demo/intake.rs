@@ -4,6 +4,8 @@
 //! A weight naming an option the questionnaire does not have is ignored; a question
 //! without any known weights is answered uniformly from its options.
 
+use std::sync::LazyLock;
+
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -139,21 +141,15 @@ const CALLBACK: Table = &[
     ("through_referring_body", 20.0),
     ("at_agreed_time", 15.0),
 ];
-/// Residents by province (thousands), for the territory when the call gave none.
-const TERRITORY: Table = &[
-    ("FI", 990.0),
-    ("PI", 420.0),
-    ("LU", 385.0),
-    ("AR", 335.0),
-    ("LI", 330.0),
-    ("PT", 290.0),
-    ("SI", 265.0),
-    ("PO", 260.0),
-    ("GR", 220.0),
-    ("MS", 190.0),
-    ("outside_tuscany", 250.0),
-    ("unknown", 200.0),
-];
+/// Where the person is, when the call gave no territory: the provinces by residents (as
+/// for callers), and the places outside them.
+static TERRITORY: LazyLock<Vec<(&'static str, f64)>> = LazyLock::new(|| {
+    super::calls::POPULATION
+        .iter()
+        .copied()
+        .chain([("outside_tuscany", 250.0), ("unknown", 200.0)])
+        .collect()
+});
 
 /// The languages spoken by people of a nationality, most likely first.
 fn languages_of(country: &str) -> Table {
@@ -204,7 +200,7 @@ pub fn answers(rng: &mut StdRng, q: &Questionnaire, territory: Option<&str>) -> 
         {
             a.set("territory", Answer::Choice(t.to_string()));
         }
-        _ => one(&mut a, rng, "territory", TERRITORY),
+        _ => one(&mut a, rng, "territory", TERRITORY.as_slice()),
     }
     one(&mut a, rng, "gender", GENDER);
     one(&mut a, rng, "age_band", AGE);
