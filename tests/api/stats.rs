@@ -179,7 +179,8 @@ fn heat_row(day: &str, hours: &[(usize, i64)]) -> String {
     format!("<tr><th scope=\"row\">{day}</th>{cells}</tr>")
 }
 
-fn figure(html: &str, id: &str) -> String {
+/// The text of the element with `id` on a page.
+pub fn figure(html: &str, id: &str) -> String {
     let at = html
         .find(&format!("id=\"{id}\">"))
         .unwrap_or_else(|| panic!("no {id} in {html}"));
@@ -187,7 +188,8 @@ fn figure(html: &str, id: &str) -> String {
     rest[..rest.find('<').expect("end of figure")].to_string()
 }
 
-async fn manager(app: &TestApp) -> Console {
+/// A manager, signed in.
+pub async fn manager(app: &TestApp) -> Console {
     app.token_for("direttrice", Role::Manager).await;
     let c = Console::new(app);
     assert_eq!(

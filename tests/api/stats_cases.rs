@@ -4,7 +4,6 @@
 //! call) gives exactly the expected figures on the page, for every territory and for one.
 
 use chrono::{DateTime, Duration, Utc};
-use helpline::auth::Role;
 use helpline::calls::{CallId, CallLog, CallerFingerprint, Channel, NewCall};
 use helpline::referral::referrals::{self, NewReferral};
 use helpline::triage::intakes::{self, Source};
@@ -12,8 +11,8 @@ use helpline::triage::mediation::{self, MediationState};
 use helpline::triage::{Answer, Answers, Priority, Text, Triage};
 
 use crate::both_backends;
-use crate::console_client::{Console, PASSWORD};
 use crate::helpers::TestApp;
+use crate::stats::{figure, manager};
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -414,14 +413,6 @@ async fn seed(app: &TestApp) {
     .await;
 }
 
-fn figure(html: &str, id: &str) -> String {
-    let at = html
-        .find(&format!("id=\"{id}\">"))
-        .unwrap_or_else(|| panic!("no {id} in {html}"));
-    let rest = &html[at + id.len() + 6..];
-    rest[..rest.find('<').expect("end of figure")].to_string()
-}
-
 /// The body rows of the table `id`, as `label: cells` lines.
 fn rows(html: &str, id: &str) -> Vec<String> {
     let start = html
@@ -457,16 +448,6 @@ fn rows(html: &str, id: &str) -> Vec<String> {
             }
         })
         .collect()
-}
-
-async fn manager(app: &TestApp) -> Console {
-    app.token_for("direttrice", Role::Manager).await;
-    let c = Console::new(app);
-    assert_eq!(
-        c.sign_in("direttrice", PASSWORD).await.status().as_u16(),
-        303
-    );
-    c
 }
 
 both_backends!(
