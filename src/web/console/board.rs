@@ -83,9 +83,7 @@ impl BoardLive<'_> {
 
     /// `at` on the Europe/Rome clock, day and time.
     pub fn local_time(&self, at: &DateTime<Utc>) -> String {
-        at.with_timezone(&chrono_tz::Europe::Rome)
-            .format("%d/%m %H:%M")
-            .to_string()
+        super::page::rome_time(at, "%d/%m %H:%M")
     }
 
     /// Minutes since `at`.

@@ -35,9 +35,7 @@ struct CallbackPage {
 
 impl CallbackPage {
     fn when(&self, at: &DateTime<Utc>) -> String {
-        at.with_timezone(&chrono_tz::Europe::Rome)
-            .format("%d/%m/%Y %H:%M")
-            .to_string()
+        super::page::rome_time(at, "%d/%m/%Y %H:%M")
     }
 
     fn outcome_label(&self, code: &str) -> &'static str {

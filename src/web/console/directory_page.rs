@@ -57,9 +57,7 @@ struct OverviewPage {
 
 impl OverviewPage {
     fn when(&self, at: &DateTime<Utc>) -> String {
-        at.with_timezone(&chrono_tz::Europe::Rome)
-            .format("%d/%m/%Y %H:%M")
-            .to_string()
+        super::page::rome_time(at, "%d/%m/%Y %H:%M")
     }
 }
 

@@ -10,6 +10,13 @@ use crate::auth::Role;
 use crate::db::DbError;
 use crate::web::i18n::Lang;
 
+/// `at` on the Rome clock (the help-line's), in the chrono `format`.
+pub fn rome_time(at: &chrono::DateTime<chrono::Utc>, format: &str) -> String {
+    at.with_timezone(&crate::referral::rota::ROTA_TIME_ZONE)
+        .format(format)
+        .to_string()
+}
+
 /// The layout's data: language, who is signed in, which links to show.
 #[derive(Debug, Clone)]
 pub struct Chrome {

@@ -22,7 +22,7 @@ use crate::auth::{manage, Role, UserError};
 use crate::referral::directory::Directory;
 use crate::referral::rota::{
     self, check_entry, directory_targets, Override, OverrideMode, Person, Rota, RotaError,
-    RotaRole, Target, WeeklyShift, ROTA_TIME_ZONE,
+    RotaRole, Target, WeeklyShift,
 };
 use crate::triage::languages;
 use crate::web::i18n::Lang;
@@ -44,7 +44,7 @@ const SHORT: &str = "%d/%m %H:%M";
 const LONG: &str = "%d/%m/%Y %H:%M";
 
 fn local(at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&ROTA_TIME_ZONE).format(format).to_string()
+    super::page::rome_time(&at, format)
 }
 
 /// A target as a path segment. Codes are plain ASCII, but a directory may one day hold
