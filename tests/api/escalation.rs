@@ -168,7 +168,8 @@ async fn escalation_story(backend: Backend) {
     };
 
     // Ten minutes later (on the service's clock): repeated at 5, backup added at 10.
-    app.clock.advance(chrono::Duration::minutes(10));
+    app.advance_when_settled(chrono::Duration::minutes(10))
+        .await;
     let mails = smtp.wait_for_messages(4).await;
     let to: Vec<String> = mails
         .iter()
@@ -193,7 +194,8 @@ async fn escalation_story(backend: Backend) {
     );
 
     // Twenty minutes: the regional coordinator too, and the board turns red.
-    app.clock.advance(chrono::Duration::minutes(10));
+    app.advance_when_settled(chrono::Duration::minutes(10))
+        .await;
     let mails = smtp.wait_for_messages(9).await;
     let to: Vec<String> = mails
         .iter()
@@ -240,7 +242,8 @@ async fn escalation_story(backend: Backend) {
         !board.contains("referral-alert"),
         "the alert ends with the acknowledgement"
     );
-    app.clock.advance(chrono::Duration::minutes(30));
+    app.advance_when_settled(chrono::Duration::minutes(30))
+        .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         smtp.messages().len(),
@@ -357,7 +360,8 @@ async fn sms_reply_story(backend: Backend) {
     }
     let (_, html) = c.get_text(&summary).await;
     assert!(html.contains("acknowledged (fi-pronta-1)"), "{html}");
-    app.clock.advance(chrono::Duration::minutes(30));
+    app.advance_when_settled(chrono::Duration::minutes(30))
+        .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         smtp.messages().len(),

@@ -214,6 +214,23 @@ impl TestApp {
         }));
     }
 
+    /// Moves the service's clock forward once no job is running or due: a jump past the
+    /// lease of a running job would hand it to a second worker, which would send its
+    /// message again (see `Clock::advance`). Fails after 15 s.
+    pub async fn advance_when_settled(&self, by: chrono::Duration) {
+        for _ in 0..300 {
+            let stats = helpline::jobs::store::stats(&self.db, self.clock.now())
+                .await
+                .unwrap();
+            if stats.running == 0 && stats.due == 0 {
+                self.clock.advance(by);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the job queue never settled");
+    }
+
     /// A token for a new user with `role`.
     pub async fn token_for(&self, username: &str, role: Role) -> String {
         make_token(&self.db, username, role).await

@@ -87,10 +87,10 @@ async fn story(backend: Backend) {
     assert_eq!(mediation_sms(&sms.accepted())[0].to, e164(&first.mobile));
 
     // Minute 2: the mediator on call again.
-    app.clock.advance(chrono::Duration::minutes(2));
+    app.advance_when_settled(chrono::Duration::minutes(2)).await;
     until("the repeat at minute 2", to(2)).await;
     // Minute 4: every mediator who speaks Russian.
-    app.clock.advance(chrono::Duration::minutes(2));
+    app.advance_when_settled(chrono::Duration::minutes(2)).await;
     until("everyone at minute 4", to(3 + others.len())).await;
     let reached: Vec<String> = mediation_sms(&sms.accepted())
         .iter()
@@ -105,7 +105,7 @@ async fn story(backend: Backend) {
     }
     assert!(!reached.contains(&e164(&dir.coordinator.mobile)));
     // Minute 10 (steps 6, 8 and 10): the coordinator too, told nobody answered.
-    app.clock.advance(chrono::Duration::minutes(6));
+    app.advance_when_settled(chrono::Duration::minutes(6)).await;
     let everyone = 1 + others.len();
     until(
         "the coordinator at minute 10",
@@ -145,7 +145,8 @@ async fn story(backend: Backend) {
         .await;
     assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
     let sent = mediation_sms(&sms.accepted()).len();
-    app.clock.advance(chrono::Duration::minutes(10));
+    app.advance_when_settled(chrono::Duration::minutes(10))
+        .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         mediation_sms(&sms.accepted()).len(),
