@@ -14,6 +14,16 @@ use crate::console_client::{Console, PASSWORD};
 use crate::helpers::Backend;
 use crate::sip_calls::{free_port, sip_app, the_call};
 
+/// A port free for both UDP and TCP on 127.0.0.1 (baresip listens on both).
+fn free_sip_port() -> u16 {
+    loop {
+        let port = free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// A baresip configuration: headless (ALSA's null device plays, a sine wave speaks),
 /// PCMU, every call's audio written to `dir/rec` in both directions.
 fn baresip_config(dir: &Path, sip_port: u16, rtp_from: u16, account: &str) -> PathBuf {
@@ -107,7 +117,7 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
     std::fs::create_dir_all(&trunk_dir).unwrap();
     let phone_rec = baresip_config(
         &phone_dir,
-        free_port(),
+        free_sip_port(),
         41000,
         &format!(
             "<sip:anna@127.0.0.1:{};transport=udp>;auth_pass=telefono-di-anna;answermode=auto;regint=600;audio_codecs=PCMU",
@@ -116,11 +126,11 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
     );
     let trunk_rec = baresip_config(
         &trunk_dir,
-        free_port(),
+        free_sip_port(),
         41100,
         "<sip:+390551234567@127.0.0.1;transport=udp>;regint=0;audio_codecs=PCMU,PCMA",
     );
-    let Some(phone) = baresip(&phone_dir, &[]) else {
+    let Some(mut phone) = baresip(&phone_dir, &[]) else {
         return;
     };
     // The softphone registers through the digest challenge.
@@ -129,7 +139,7 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
         .unwrap()
         .id;
     let mut registered = false;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if !bindings::bindings_of(&app.db, anna, chrono::Utc::now())
             .await
             .unwrap()
@@ -140,7 +150,14 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(registered, "baresip registered as anna's phone");
+    if !registered {
+        phone.start_kill().ok();
+        let out = phone.wait_with_output().await.unwrap();
+        panic!(
+            "baresip did not register as anna's phone within 15 s:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 
     // The trunk calls and talks for about five seconds, then hangs up.
     let dial = format!("/dial sip:800186086@127.0.0.1:{}", sip.port());
