@@ -97,6 +97,19 @@ pub struct Nationalities {
     pub unknown: i64,
 }
 
+/// What came of the cases: sent to a unit or not, and how contact resumes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaseOutcomes {
+    /// Cases with at least one referral to a unit, whatever its answer.
+    pub referred: i64,
+    /// Not referred because the person did not agree.
+    pub consent_refused: i64,
+    /// Not referred, without a refusal recorded (information given, advice, …).
+    pub not_referred: i64,
+    /// Cases by how contact resumes (the `callback` answer); `None` when not recorded.
+    pub by_callback: Vec<(Option<String>, i64)>,
+}
+
 /// Every case figure of one scope.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CaseFigures {
@@ -114,6 +127,12 @@ pub struct CaseFigures {
     pub nationalities: Nationalities,
     /// Cases by territory code (see [`Answers::territory`]); `None` when not known.
     pub by_territory: Vec<(Option<String>, i64)>,
+    /// Who called: cases by caller type code; `None` when not recorded.
+    pub by_caller_type: Vec<(Option<String>, i64)>,
+    /// Why: cases by reason code; `None` when not recorded.
+    pub by_reason: Vec<(Option<String>, i64)>,
+    /// What came of them.
+    pub outcomes: CaseOutcomes,
 }
 
 /// Computes every case figure of `scope`.
@@ -181,6 +200,26 @@ pub async fn figures(db: &Db, scope: &Scope) -> Result<CaseFigures, DbError> {
     .await?;
 
     let by_territory = count_by(db, scope, &sql, &sql.territory(), "", &pertinent).await?;
+    let single = |question: &str| sql.choice("i.answers", question);
+    let by_caller_type = count_by(db, scope, &sql, &single("caller_type"), "", &pertinent).await?;
+    let by_reason = count_by(db, scope, &sql, &single("reason"), "", &pertinent).await?;
+    let by_callback = count_by(db, scope, &sql, &single("callback"), "", &pertinent).await?;
+    let referral_class = format!(
+        "case when exists (select 1 from referrals r where r.intake_id = i.id) then 'referred' \
+         when {} = 'no' then 'refused' else 'none' end",
+        single("consent_referral")
+    );
+    let mut outcomes = CaseOutcomes {
+        by_callback: by_count(by_callback),
+        ..CaseOutcomes::default()
+    };
+    for (class, n) in count_by(db, scope, &sql, &referral_class, "", &pertinent).await? {
+        match class.as_deref() {
+            Some("referred") => outcomes.referred += n,
+            Some("refused") => outcomes.consent_refused += n,
+            _ => outcomes.not_referred += n,
+        }
+    }
 
     Ok(CaseFigures {
         intakes: relevance.pertinent
@@ -193,6 +232,9 @@ pub async fn figures(db: &Db, scope: &Scope) -> Result<CaseFigures, DbError> {
         ages,
         nationalities: top_ten(nationality),
         by_territory: by_count(by_territory),
+        by_caller_type: by_count(by_caller_type),
+        by_reason: by_count(by_reason),
+        outcomes,
     })
 }
 

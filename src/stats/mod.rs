@@ -3,8 +3,11 @@
 
 pub mod calls;
 pub mod cases;
+mod dashboard;
 pub mod mediation;
 pub mod referrals;
+
+pub use dashboard::{dashboard, Dashboard};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;

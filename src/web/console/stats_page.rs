@@ -17,9 +17,8 @@ use super::stats_sections::{
 };
 use crate::app::AppState;
 use crate::auth::Role;
-use crate::stats::calls::{figures, CallFigures, Spread};
-use crate::stats::{cases, mediation, referrals};
-use crate::stats::{Period, PeriodError, Scope, ZONE};
+use crate::stats::calls::{CallFigures, Spread};
+use crate::stats::{dashboard, Period, PeriodError, Scope, ZONE};
 use crate::web::i18n::Lang;
 
 /// Who reads the statistics.
@@ -179,19 +178,14 @@ pub async fn show(
         territory: (!page.territory.is_empty()).then(|| page.territory.clone()),
     };
     let db = &state.db;
-    let shown = async {
-        page.calls = Some(view(&figures(db, &scope, repeat_days).await?, lang));
-        let c = cases::figures(db, &scope).await?;
-        page.cases = Some(cases_view(&c, &state.questionnaire, lang));
-        let m = mediation::figures(db, &scope).await?;
-        page.mediation = Some(mediation_view(&m, lang));
-        let r = referrals::figures(db, &scope).await?;
-        page.referrals = Some(referrals_view(&r, &directory, lang));
-        Ok::<_, crate::db::DbError>(())
+    let figures = match dashboard(db, &scope, repeat_days).await {
+        Ok(f) => f,
+        Err(e) => return PageError::from_db(e, lang).into_response(),
     };
-    if let Err(e) = shown.await {
-        return PageError::from_db(e, lang).into_response();
-    }
+    page.calls = Some(view(&figures.calls, lang));
+    page.cases = Some(cases_view(&figures.cases, &state.questionnaire, lang));
+    page.mediation = Some(mediation_view(&figures.mediation, lang));
+    page.referrals = Some(referrals_view(&figures.referrals, &directory, lang));
     render(&page)
 }
 
