@@ -103,6 +103,12 @@ impl Application {
         self.state
             .directory
             .follow(self.state.db.clone(), self.state.shutdown.clone());
+        // The statistics of the days written to are counted again in the background.
+        crate::stats::rollup::follow(
+            self.state.db.clone(),
+            self.state.config.privacy.repeat_caller_window_days,
+            self.state.shutdown.clone(),
+        );
         let app = crate::web::router(self.state.clone());
         tracing::info!(addr = %self.addr, backend = ?self.state.db.backend(), "helpline serving");
         let served = axum::serve(

@@ -5,7 +5,7 @@ use super::calls::CallFigures;
 use super::cases::CaseFigures;
 use super::mediation::MediationFigures;
 use super::referrals::ReferralFigures;
-use super::{calls, cases, mediation, referrals, Scope};
+use super::{rollup, Scope};
 use crate::db::{Db, DbError};
 
 /// The figures of one scope.
@@ -24,18 +24,22 @@ pub struct Dashboard {
 }
 
 /// Computes every figure of `scope`; `repeat_window_days` is the privacy setting that
-/// tells a repeat caller from a first-time one.
+/// tells a repeat caller from a first-time one. The days of the period written to since
+/// they were last counted are counted again first, so the figures include every record
+/// committed before the call.
 #[tracing::instrument(skip(db))]
 pub async fn dashboard(
     db: &Db,
     scope: &Scope,
     repeat_window_days: u32,
 ) -> Result<Dashboard, DbError> {
+    rollup::refresh(db, &scope.period, repeat_window_days).await?;
+    let (calls, cases, mediation, referrals) = rollup::load(db, scope).await?.finish();
     Ok(Dashboard {
         scope: scope.clone(),
-        calls: calls::figures(db, scope, repeat_window_days).await?,
-        cases: cases::figures(db, scope).await?,
-        mediation: mediation::figures(db, scope).await?,
-        referrals: referrals::figures(db, scope).await?,
+        calls,
+        cases,
+        mediation,
+        referrals,
     })
 }

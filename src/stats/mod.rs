@@ -1,11 +1,13 @@
 //! Statistics for the managers of the regional system: figures over a period of whole
-//! days on the Rome clock, optionally for one territory, computed by the database.
+//! days on the Rome clock, optionally for one territory, added up from the figures kept
+//! for each day (`rollup`).
 
 pub mod calls;
 pub mod cases;
 mod dashboard;
 pub mod mediation;
 pub mod referrals;
+pub mod rollup;
 
 pub use dashboard::{dashboard, Dashboard};
 
@@ -80,16 +82,6 @@ pub struct Scope {
     pub period: Period,
     /// A territory code of the directory, e.g. `FI`.
     pub territory: Option<String>,
-}
-
-impl Scope {
-    /// The period's UTC bounds for a query. Every period the page accepts has them
-    /// (Rome always shows midnight), so a failure here is reported as a storage error.
-    pub(crate) fn bounds(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), crate::db::DbError> {
-        self.period
-            .utc_bounds()
-            .map_err(|e| crate::db::DbError::Config(e.to_string()))
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::page::{render, Chrome, PageError};
 use super::session::Session;
 use super::stats_sections::{
-    cases_view, mediation_view, referrals_view, CasesView, MediationView, ReferralsView,
+    cases_view, mediation_view, outcomes_view, referrals_view, CasesView, MediationView,
+    OutcomesView, ReferralsView,
 };
 use crate::app::AppState;
 use crate::auth::Role;
@@ -114,6 +115,7 @@ struct StatsPage {
     error: Option<String>,
     calls: Option<CallsView>,
     cases: Option<CasesView>,
+    outcomes: Option<OutcomesView>,
     mediation: Option<MediationView>,
     referrals: Option<ReferralsView>,
     repeat_days: u32,
@@ -151,6 +153,7 @@ pub async fn show(
         error: None,
         calls: None,
         cases: None,
+        outcomes: None,
         mediation: None,
         referrals: None,
         repeat_days,
@@ -184,6 +187,12 @@ pub async fn show(
     };
     page.calls = Some(view(&figures.calls, lang));
     page.cases = Some(cases_view(&figures.cases, &state.questionnaire, lang));
+    page.outcomes = Some(outcomes_view(
+        &figures.calls,
+        &figures.cases,
+        &state.questionnaire,
+        lang,
+    ));
     page.mediation = Some(mediation_view(&figures.mediation, lang));
     page.referrals = Some(referrals_view(&figures.referrals, &directory, lang));
     render(&page)

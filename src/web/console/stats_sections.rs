@@ -3,8 +3,10 @@
 //! lists, the directory's units), in the page's language; unknown codes are shown as
 //! they are rather than dropped, so the rows always add up.
 
+use crate::calls::outcome::Outcome as CallOutcome;
 use crate::referral::directory::Directory;
 use crate::referral::referrals::COORDINATOR;
+use crate::stats::calls::CallFigures;
 use crate::stats::cases::CaseFigures;
 use crate::stats::mediation::MediationFigures;
 use crate::stats::referrals::{ReferralFigures, UnitRow};
@@ -63,6 +65,27 @@ pub struct CasesView {
     pub nationalities: Vec<Row>,
     /// By territory.
     pub territories: Vec<Row>,
+    /// Who called: chart and table, every caller type of the questionnaire.
+    pub caller_types: Vec<LabelledBar>,
+    /// Height of that chart.
+    pub caller_chart_height: u32,
+    /// Why they called.
+    pub reasons: Vec<Row>,
+}
+
+/// What came of the calls and of the cases.
+pub struct OutcomesView {
+    /// Calls by the outcome the operator closed them with, every outcome, then those
+    /// not closed.
+    pub closings: Vec<Row>,
+    /// Cases referred to a unit.
+    pub referred: i64,
+    /// Not referred: the person did not agree.
+    pub consent_refused: i64,
+    /// Not referred otherwise.
+    pub not_referred: i64,
+    /// How contact resumes.
+    pub callbacks: Vec<Row>,
 }
 
 /// One language's mediation row.
@@ -118,41 +141,77 @@ fn not_recorded(lang: Lang) -> String {
     lang.t("stats.not_recorded").to_string()
 }
 
-/// The cases section.
-pub fn cases_view(f: &CaseFigures, q: &Questionnaire, lang: Lang) -> CasesView {
-    // Every type of the questionnaire, in its order, then any code it no longer lists.
-    let mut types: Vec<(String, i64)> = q
-        .question("exploitation")
-        .map(|x| x.options.iter().map(|o| (o.code.clone(), 0)).collect())
+/// A bar chart of every option of `question`, in the questionnaire's order, then any
+/// code it no longer lists, then (when there are some) the answers not recorded.
+fn option_bars(
+    q: &Questionnaire,
+    question: &str,
+    rows: &[(Option<String>, i64)],
+    lang: Lang,
+) -> Vec<LabelledBar> {
+    let mut counts: Vec<(Option<String>, i64)> = q
+        .question(question)
+        .map(|x| {
+            x.options
+                .iter()
+                .map(|o| (Some(o.code.clone()), 0))
+                .collect()
+        })
         .unwrap_or_default();
-    for (code, n) in &f.by_exploitation {
-        match types.iter_mut().find(|(c, _)| c == code) {
+    for (code, n) in rows {
+        match counts.iter_mut().find(|(c, _)| c == code) {
             Some((_, count)) => *count += n,
-            None => types.push((code.clone(), *n)),
+            None => counts.push((code.clone(), *n)),
         }
     }
-    let most = types.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let exploitation: Vec<LabelledBar> = types
+    if let Some(i) = counts.iter().position(|(c, _)| c.is_none()) {
+        let unrecorded = counts.remove(i);
+        counts.push(unrecorded);
+    }
+    let most = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    counts
         .iter()
         .zip(0u32..)
         .map(|((code, n), i)| LabelledBar {
-            label: option_label(q, "exploitation", code, lang),
+            label: code.as_deref().map_or_else(
+                || not_recorded(lang),
+                |c| option_label(q, question, c, lang),
+            ),
             count: *n,
             y: 8 + i * 30,
             width: format!("{:.1}", *n as f64 / most as f64 * BAR_MAX),
         })
+        .collect()
+}
+
+/// Table rows of a figure by option code of `question`.
+fn coded(
+    q: &Questionnaire,
+    question: &str,
+    rows: &[(Option<String>, i64)],
+    lang: Lang,
+) -> Vec<Row> {
+    rows.iter()
+        .map(|(code, n)| Row {
+            label: code.as_deref().map_or_else(
+                || not_recorded(lang),
+                |c| option_label(q, question, c, lang),
+            ),
+            count: *n,
+        })
+        .collect()
+}
+
+/// The cases section.
+pub fn cases_view(f: &CaseFigures, q: &Questionnaire, lang: Lang) -> CasesView {
+    let types: Vec<(Option<String>, i64)> = f
+        .by_exploitation
+        .iter()
+        .map(|(c, n)| (Some(c.clone()), *n))
         .collect();
-    let coded = |question: &str, rows: &[(Option<String>, i64)]| -> Vec<Row> {
-        rows.iter()
-            .map(|(code, n)| Row {
-                label: code.as_deref().map_or_else(
-                    || not_recorded(lang),
-                    |c| option_label(q, question, c, lang),
-                ),
-                count: *n,
-            })
-            .collect()
-    };
+    let exploitation = option_bars(q, "exploitation", &types, lang);
+    let caller_types = option_bars(q, "caller_type", &f.by_caller_type, lang);
+    let coded = |question: &str, rows: &[(Option<String>, i64)]| coded(q, question, rows, lang);
     let mut nationalities: Vec<Row> = f
         .nationalities
         .top
@@ -184,6 +243,55 @@ pub fn cases_view(f: &CaseFigures, q: &Questionnaire, lang: Lang) -> CasesView {
         age_unknown: f.ages.unknown,
         nationalities,
         territories: coded("territory", &f.by_territory),
+        caller_chart_height: 16 + caller_types.len() as u32 * 30,
+        caller_types,
+        reasons: coded("reason", &f.by_reason),
+    }
+}
+
+/// The outcomes section: the calls' closing outcomes (every one, also at zero) and what
+/// came of the cases.
+pub fn outcomes_view(
+    calls: &CallFigures,
+    cases: &CaseFigures,
+    q: &Questionnaire,
+    lang: Lang,
+) -> OutcomesView {
+    let mut closings: Vec<Row> = CallOutcome::ALL
+        .iter()
+        .map(|o| {
+            let (it, en) = o.labels();
+            let count = calls
+                .by_closing
+                .iter()
+                .find(|(c, _)| c.as_deref() == Some(o.as_str()))
+                .map_or(0, |(_, n)| *n);
+            Row {
+                label: lang.pick(it, en).to_string(),
+                count,
+            }
+        })
+        .collect();
+    // Codes this version does not know (written by another) are shown as they are.
+    for (code, n) in &calls.by_closing {
+        match code {
+            Some(c) if CallOutcome::ALL.iter().all(|o| o.as_str() != c) => closings.push(Row {
+                label: c.clone(),
+                count: *n,
+            }),
+            None => closings.push(Row {
+                label: lang.t("stats.not_closed").to_string(),
+                count: *n,
+            }),
+            _ => {}
+        }
+    }
+    OutcomesView {
+        closings,
+        referred: cases.outcomes.referred,
+        consent_refused: cases.outcomes.consent_refused,
+        not_referred: cases.outcomes.not_referred,
+        callbacks: coded(q, "callback", &cases.outcomes.by_callback, lang),
     }
 }
 

@@ -1,0 +1,117 @@
+-- Statistics kept by day: the figures of each day on the Rome clock and each territory,
+-- so that a dashboard for a year adds up a few thousand rows instead of a million calls.
+-- Every write that can change a day's figures marks that day; the service recomputes a
+-- marked day (all of it, from the records) before it shows or exports it.
+
+-- A day whose figures must be recomputed. SQLite has one writer at a time and the
+-- recomputation holds the write lock, so a day is marked once.
+create table stats_marks (
+    day text primary key
+) without rowid;
+
+-- One day in one territory ('' = not known). `figures` is JSON (counts, and durations
+-- as histograms of whole seconds); `repeat_window_days` is the repeat-caller window it
+-- was counted with, so that changing the setting recomputes the days.
+create table stats_days (
+    day text not null,
+    territory text not null,
+    repeat_window_days integer not null,
+    figures text not null,
+    built_at text not null,
+    primary key (day, territory)
+);
+
+create index referrals_created_at on referrals (created_at);
+create index mediation_requests_requested_at on mediation_requests (requested_at);
+create index mediation_requests_intake on mediation_requests (intake_id);
+
+-- Times are stored in UTC; a UTC date's instants fall on that day or the next on the
+-- Rome clock (UTC+1 or +2), so both are marked: a needless recomputation costs little,
+-- a missed one would show wrong figures.
+
+-- A call: its own day; a call placed before calls of the same number already recorded
+-- (an entry made afterwards) also changes whether those are repeat calls.
+create trigger calls_stats_insert after insert on calls
+begin
+    insert or ignore into stats_marks (day) values (date(new.opened_at)), (date(new.opened_at, '+1 day'));
+    insert or ignore into stats_marks (day)
+        select date(p.opened_at) from calls p
+        where new.caller_hash is not null and p.caller_hash = new.caller_hash and p.opened_at > new.opened_at
+        union select date(p.opened_at, '+1 day') from calls p
+        where new.caller_hash is not null and p.caller_hash = new.caller_hash and p.opened_at > new.opened_at;
+end;
+create trigger calls_stats_update after update on calls
+begin
+    insert or ignore into stats_marks (day) values (date(new.opened_at)), (date(new.opened_at, '+1 day'));
+end;
+
+create trigger call_outcomes_stats_insert after insert on call_outcomes
+begin
+    insert or ignore into stats_marks (day)
+        select date(c.opened_at) from calls c where c.id = new.call_id
+        union select date(c.opened_at, '+1 day') from calls c where c.id = new.call_id;
+end;
+create trigger call_outcomes_stats_update after update on call_outcomes
+begin
+    insert or ignore into stats_marks (day)
+        select date(c.opened_at) from calls c where c.id = new.call_id
+        union select date(c.opened_at, '+1 day') from calls c where c.id = new.call_id;
+end;
+
+-- An intake: its own day, and the days of its referrals and mediation requests, which
+-- are placed in a territory through its answers.
+create trigger intakes_stats_insert after insert on intakes
+begin
+    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+end;
+create trigger intakes_stats_update after update on intakes
+begin
+    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+    insert or ignore into stats_marks (day)
+        select date(r.created_at) from referrals r where r.intake_id = new.id
+        union select date(r.created_at, '+1 day') from referrals r where r.intake_id = new.id
+        union select date(m.requested_at) from mediation_requests m where m.intake_id = new.id
+        union select date(m.requested_at, '+1 day') from mediation_requests m where m.intake_id = new.id;
+end;
+
+-- A referral: its own day, and its intake's (whose case now counts as referred).
+create trigger referrals_stats_insert after insert on referrals
+begin
+    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+    insert or ignore into stats_marks (day)
+        select date(i.created_at) from intakes i where i.id = new.intake_id
+        union select date(i.created_at, '+1 day') from intakes i where i.id = new.intake_id;
+end;
+create trigger referrals_stats_update after update on referrals
+begin
+    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+end;
+create trigger deliveries_stats_insert after insert on deliveries
+begin
+    insert or ignore into stats_marks (day)
+        select date(r.created_at) from referrals r where r.id = new.referral_id
+        union select date(r.created_at, '+1 day') from referrals r where r.id = new.referral_id;
+end;
+
+create trigger mediation_requests_stats_insert after insert on mediation_requests
+begin
+    insert or ignore into stats_marks (day) values (date(new.requested_at)), (date(new.requested_at, '+1 day'));
+end;
+create trigger mediation_requests_stats_update after update on mediation_requests
+begin
+    insert or ignore into stats_marks (day) values (date(new.requested_at)), (date(new.requested_at, '+1 day'));
+end;
+create trigger mediation_events_stats_insert after insert on mediation_events
+begin
+    insert or ignore into stats_marks (day)
+        select date(m.requested_at) from mediation_requests m where m.id = new.request_id
+        union select date(m.requested_at, '+1 day') from mediation_requests m where m.id = new.request_id;
+end;
+
+-- What was recorded before this migration.
+insert or ignore into stats_marks (day)
+    select date(opened_at) from calls union select date(opened_at, '+1 day') from calls
+    union select date(created_at) from intakes union select date(created_at, '+1 day') from intakes
+    union select date(created_at) from referrals union select date(created_at, '+1 day') from referrals
+    union select date(requested_at) from mediation_requests
+    union select date(requested_at, '+1 day') from mediation_requests;
