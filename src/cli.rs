@@ -1,5 +1,5 @@
 //! Command-line interface: serve, migrate, users, API tokens, configuration check, and
-//! the job-queue self-test, demo data.
+//! the job-queue self-test, demo data, the statistics report and exports.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
@@ -53,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// The periodic report, or the statistics as CSV or JSON, for a period.
+    Report(crate::stats::report::cli::ReportArgs),
     /// Synthetic data for trying the product and for benchmarks.
     Demo {
         #[command(subcommand)]
@@ -209,6 +211,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Demo {
             command: DemoCommand::Generate(args),
         } => crate::demo::run(&config, args).await,
+        Command::Report(args) => crate::stats::report::cli::run(&config, args).await,
     }
 }
 

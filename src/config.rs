@@ -48,6 +48,8 @@ pub struct Config {
     pub sip: crate::telephony::SipConfig,
     /// The RTP relay: ports and the address in our SDP.
     pub media: crate::telephony::media::MediaConfig,
+    /// Statistics: the report and the exports.
+    pub stats: StatsConfig,
 }
 
 /// `[http]`
@@ -157,6 +159,14 @@ pub struct ConsoleConfig {
     pub triage_path: PathBuf,
     /// Prefix of subject codes, e.g. "TOS" gives TOS-2026-00042.
     pub subject_prefix: String,
+}
+
+/// `[stats]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsConfig {
+    /// In exports that leave the organisation, counts under this are hidden.
+    pub suppress_below: u32,
 }
 
 /// One `[[lines]]` entry.
@@ -379,7 +389,13 @@ impl Config {
                 "expected 2 to 8 capital letters, e.g. \"TOS\"",
             ));
         }
-        let bounded: [(&str, u64, u64, u64); 13] = [
+        let bounded: [(&str, u64, u64, u64); 14] = [
+            (
+                "stats.suppress_below",
+                self.stats.suppress_below.into(),
+                crate::stats::report::suppress::MIN_THRESHOLD.into(),
+                crate::stats::report::suppress::MAX_THRESHOLD.into(),
+            ),
             ("console.session_hours", self.console.session_hours, 1, 168),
             (
                 "console.session_idle_minutes",
@@ -658,6 +674,20 @@ mod tests {
             err.contains("jobs.lease_seconds") && err.contains("out of range"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_suppression_threshold_that_protects_nothing_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.toml");
+        std::fs::write(&p, "[stats]\nsuppress_below = 1\n").unwrap();
+        let err = Config::load_from(&env(&[("HELPLINE_CONFIG", p.to_str().unwrap())]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("stats.suppress_below"), "{err}");
+        std::fs::write(&p, "").unwrap();
+        let cfg = Config::load_from(&env(&[("HELPLINE_CONFIG", p.to_str().unwrap())])).unwrap();
+        assert_eq!(cfg.stats.suppress_below, 3);
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub enum Error {
     /// Demo data could not be written.
     #[error("demo data: {0}")]
     Demo(#[from] demo::DemoError),
+    /// A report or an export could not be made.
+    #[error("report: {0}")]
+    Report(#[from] stats::report::ReportError),
     /// A command was used wrongly.
     #[error("{0}")]
     Usage(String),

@@ -7,6 +7,7 @@ pub mod cases;
 mod dashboard;
 pub mod mediation;
 pub mod referrals;
+pub mod report;
 pub mod rollup;
 
 pub use dashboard::{dashboard, Dashboard};

@@ -22,7 +22,7 @@ struct Driver {
     _child: Child,
 }
 
-fn driver() -> Option<&'static str> {
+pub(crate) fn driver() -> Option<&'static str> {
     static DRIVER: OnceLock<Option<Driver>> = OnceLock::new();
     DRIVER
         .get_or_init(|| {
@@ -80,7 +80,7 @@ async fn browser() -> Option<Client> {
 }
 
 /// Waits until `css` matches (the page updates by itself); fails after 10 s.
-async fn wait_for(b: &Client, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_for(b: &Client, css: &str) -> fantoccini::elements::Element {
     b.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
@@ -88,7 +88,7 @@ async fn wait_for(b: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
 }
 
-async fn sign_in(b: &Client, app: &TestApp, user: &str) {
+pub(crate) async fn sign_in(b: &Client, app: &TestApp, user: &str) {
     b.goto(&app.url("/")).await.unwrap();
     assert!(b.current_url().await.unwrap().path().ends_with("/login"));
     b.find(Locator::Id("username"))

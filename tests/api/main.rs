@@ -31,4 +31,7 @@ mod sip_overflow;
 mod sip_routing;
 mod stats;
 mod stats_cases;
+mod stats_export;
+mod stats_report;
+mod stats_week;
 mod support;

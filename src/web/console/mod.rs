@@ -21,6 +21,7 @@ pub mod page;
 pub mod referrals_page;
 pub mod rota_page;
 pub mod session;
+pub mod stats_export;
 pub mod stats_page;
 pub mod stats_sections;
 pub mod subjects_page;
@@ -109,6 +110,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/audit", get(audit_page::show))
         .route("/stats", get(stats_page::show))
+        .route("/stats/report", get(stats_export::report_page))
+        .route("/stats/export.csv", get(stats_export::export_csv))
+        .route("/stats/export.json", get(stats_export::export_json))
         .route("/notifications/failures", get(failures_page::show))
         .route("/calls/{id}/intake", get(intake::for_call))
         .route("/intakes", post(intake::create))
