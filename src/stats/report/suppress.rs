@@ -2,8 +2,8 @@
 //! recognisable from a count of one or two ("the only minor from Grosseto in March").
 //!
 //! The rule, in two steps:
-//! 1. every count under the threshold `t` is hidden (printed `<t`), zeros too: in a
-//!    territory with three cases, "men: 0" says that all three are women;
+//! 1. every count under the threshold `t` is hidden (printed `<t`), zeros too: were
+//!    zeros printed, `<t` would always mean "one or more people";
 //! 2. in a table whose rows add up to a total that is shown, column by column, the hidden
 //!    counts must not be recoverable by subtracting the shown ones from the total. When
 //!    one is — a count hidden alone, or several whose bounds leave one value (two cells
@@ -14,8 +14,9 @@
 //!    are printed `*` instead of `<t`: without their bound, the total no longer pins them.
 //!
 //! The check works on each column against its own total, as the usual secondary
-//! suppression of simple tables; durations (medians) are hidden with the count they are
-//! measured over.
+//! suppression of simple tables; a zero that the total gives away is left so (it
+//! describes nobody); durations (medians) are hidden with the count they are measured
+//! over.
 
 use super::{Cell, Hidden, Table, Value};
 
