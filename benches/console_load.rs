@@ -16,13 +16,16 @@
 //! --warmup-seconds W (load not recorded before the measured phase, default 3),
 //! --calls C (live calls seeded on the board, default 20).
 
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
+#[path = "support/service.rs"]
+mod service;
+
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
+use service::{free_port, helpline, hidden, location, run_ok, service_env, Service};
+use std::process::Stdio;
 
 const PASSWORD: &str = "bench password, long enough";
 const CALLER_HASH_KEY: &str = "bench-key-bench-key-bench-key-bench-key";
@@ -122,110 +125,6 @@ async fn drop_db(drop_later: Option<(String, String)>) {
             .await
             .expect("drop");
     }
-}
-
-/// The environment of every `helpline` process of the bench.
-fn service_env(database_url: &str, port: u16) -> Vec<(String, String)> {
-    [
-        (
-            "HELPLINE_CONFIG",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml"),
-        ),
-        (
-            "HELPLINE__DIRECTORY__PATH",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/directory.toml"),
-        ),
-        ("HELPLINE__PRIVACY__CALLER_HASH_KEY", CALLER_HASH_KEY),
-        ("HELPLINE__LOG__LEVEL", "warn"),
-        ("HELPLINE_HTTP_ADDR", &format!("127.0.0.1:{port}")),
-        ("DATABASE_URL", database_url),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
-fn helpline(env: &[(String, String)], args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
-    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    // Nothing from the outer environment may steer the service.
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPLINE") || k == "DATABASE_URL")
-    {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    cmd
-}
-
-/// Runs a `helpline` command to success with `stdin` as input; returns its output.
-fn run_ok(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
-    let mut child = helpline(env, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run helpline");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait for helpline");
-    assert!(
-        out.status.success(),
-        "helpline {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The service process, killed when dropped (also on panic).
-struct Service(Child);
-
-impl Service {
-    /// A memory figure of the process in KiB: `VmHWM` (peak resident set) or `VmRSS`.
-    fn memory_kib(&self, field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
-/// The `value` of the hidden input named `name` in a page.
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let key = format!("name=\"{name}\" value=\"");
-    let rest = &html[html.find(&key)? + key.len()..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
 }
 
 /// One signed-in operator: their own cookie jar, no redirects followed.
@@ -476,7 +375,7 @@ fn main() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, drop_later) = fresh_db(args.backend, &dir).await;
         let port = free_port();
-        let env = service_env(&url, port);
+        let env = service_env(&url, port, CALLER_HASH_KEY);
         run_ok(&env, &["migrate"], "");
 
         let setup = Instant::now();

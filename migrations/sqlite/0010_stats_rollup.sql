@@ -3,11 +3,30 @@
 -- Every write that can change a day's figures marks that day; the service recomputes a
 -- marked day (all of it, from the records) before it shows or exports it.
 
--- A day whose figures must be recomputed. SQLite has one writer at a time and the
--- recomputation holds the write lock, so a day is marked once.
+-- How many writes touched each day, and how many of them the stored figures include:
+-- a day is stale while `stats_marks.changes` is ahead of `stats_counted.changes`. A
+-- recomputation reads the count and the records in one snapshot, without holding the
+-- write lock while it counts (calls keep being written meanwhile), then stores its
+-- figures only if nobody stored figures of a later count first.
 create table stats_marks (
-    day text primary key
+    day text primary key,
+    changes integer not null
 ) without rowid;
+create table stats_counted (
+    day text primary key,
+    changes integer not null,
+    repeat_window_days integer not null
+) without rowid;
+
+-- The triggers below name the days they touch by inserting them here; this trigger
+-- counts the touch and drops the row, so the table stays empty.
+create table stats_touch (day text);
+create trigger stats_touch_count before insert on stats_touch
+begin
+    insert or ignore into stats_marks (day, changes) values (new.day, 0);
+    update stats_marks set changes = changes + 1 where day = new.day;
+    select raise(ignore);
+end;
 
 -- One day in one territory ('' = not known). `figures` is JSON (counts, and durations
 -- as histograms of whole seconds); `repeat_window_days` is the repeat-caller window it
@@ -33,8 +52,8 @@ create index mediation_requests_intake on mediation_requests (intake_id);
 -- (an entry made afterwards) also changes whether those are repeat calls.
 create trigger calls_stats_insert after insert on calls
 begin
-    insert or ignore into stats_marks (day) values (date(new.opened_at)), (date(new.opened_at, '+1 day'));
-    insert or ignore into stats_marks (day)
+    insert into stats_touch (day) values (date(new.opened_at)), (date(new.opened_at, '+1 day'));
+    insert into stats_touch (day)
         select date(p.opened_at) from calls p
         where new.caller_hash is not null and p.caller_hash = new.caller_hash and p.opened_at > new.opened_at
         union select date(p.opened_at, '+1 day') from calls p
@@ -42,18 +61,18 @@ begin
 end;
 create trigger calls_stats_update after update on calls
 begin
-    insert or ignore into stats_marks (day) values (date(new.opened_at)), (date(new.opened_at, '+1 day'));
+    insert into stats_touch (day) values (date(new.opened_at)), (date(new.opened_at, '+1 day'));
 end;
 
 create trigger call_outcomes_stats_insert after insert on call_outcomes
 begin
-    insert or ignore into stats_marks (day)
+    insert into stats_touch (day)
         select date(c.opened_at) from calls c where c.id = new.call_id
         union select date(c.opened_at, '+1 day') from calls c where c.id = new.call_id;
 end;
 create trigger call_outcomes_stats_update after update on call_outcomes
 begin
-    insert or ignore into stats_marks (day)
+    insert into stats_touch (day)
         select date(c.opened_at) from calls c where c.id = new.call_id
         union select date(c.opened_at, '+1 day') from calls c where c.id = new.call_id;
 end;
@@ -62,12 +81,12 @@ end;
 -- are placed in a territory through its answers.
 create trigger intakes_stats_insert after insert on intakes
 begin
-    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+    insert into stats_touch (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
 end;
 create trigger intakes_stats_update after update on intakes
 begin
-    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
-    insert or ignore into stats_marks (day)
+    insert into stats_touch (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+    insert into stats_touch (day)
         select date(r.created_at) from referrals r where r.intake_id = new.id
         union select date(r.created_at, '+1 day') from referrals r where r.intake_id = new.id
         union select date(m.requested_at) from mediation_requests m where m.intake_id = new.id
@@ -77,39 +96,39 @@ end;
 -- A referral: its own day, and its intake's (whose case now counts as referred).
 create trigger referrals_stats_insert after insert on referrals
 begin
-    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
-    insert or ignore into stats_marks (day)
+    insert into stats_touch (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+    insert into stats_touch (day)
         select date(i.created_at) from intakes i where i.id = new.intake_id
         union select date(i.created_at, '+1 day') from intakes i where i.id = new.intake_id;
 end;
 create trigger referrals_stats_update after update on referrals
 begin
-    insert or ignore into stats_marks (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
+    insert into stats_touch (day) values (date(new.created_at)), (date(new.created_at, '+1 day'));
 end;
 create trigger deliveries_stats_insert after insert on deliveries
 begin
-    insert or ignore into stats_marks (day)
+    insert into stats_touch (day)
         select date(r.created_at) from referrals r where r.id = new.referral_id
         union select date(r.created_at, '+1 day') from referrals r where r.id = new.referral_id;
 end;
 
 create trigger mediation_requests_stats_insert after insert on mediation_requests
 begin
-    insert or ignore into stats_marks (day) values (date(new.requested_at)), (date(new.requested_at, '+1 day'));
+    insert into stats_touch (day) values (date(new.requested_at)), (date(new.requested_at, '+1 day'));
 end;
 create trigger mediation_requests_stats_update after update on mediation_requests
 begin
-    insert or ignore into stats_marks (day) values (date(new.requested_at)), (date(new.requested_at, '+1 day'));
+    insert into stats_touch (day) values (date(new.requested_at)), (date(new.requested_at, '+1 day'));
 end;
 create trigger mediation_events_stats_insert after insert on mediation_events
 begin
-    insert or ignore into stats_marks (day)
+    insert into stats_touch (day)
         select date(m.requested_at) from mediation_requests m where m.id = new.request_id
         union select date(m.requested_at, '+1 day') from mediation_requests m where m.id = new.request_id;
 end;
 
 -- What was recorded before this migration.
-insert or ignore into stats_marks (day)
+insert into stats_touch (day)
     select date(opened_at) from calls union select date(opened_at, '+1 day') from calls
     union select date(created_at) from intakes union select date(created_at, '+1 day') from intakes
     union select date(created_at) from referrals union select date(created_at, '+1 day') from referrals

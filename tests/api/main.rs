@@ -33,5 +33,6 @@ mod stats;
 mod stats_cases;
 mod stats_export;
 mod stats_report;
+mod stats_rollup;
 mod stats_week;
 mod support;

@@ -3,11 +3,10 @@
 //!
 //! Triggers in the database mark a day (`stats_marks`) whenever a write can change its
 //! figures; a marked day is recomputed whole from the records before it is read, so the
-//! stored figures are never older than what they summarise. A recomputation takes the
-//! day's lock (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL),
-//! deletes the marks it can see and computes in the same transaction: a write it could
-//! not see commits its mark after it and the day is recomputed again. A background task
-//! keeps up with the marks so that the dashboard rarely has more than today to redo.
+//! stored figures are never older than what they summarise. How a recomputation makes
+//! sure that a write it could not see leaves the day marked differs by backend (see
+//! [`refresh_day_sqlite`] and [`refresh_day_postgres`]). A background task keeps up with
+//! the marks so that the dashboard rarely has more than today to redo.
 
 mod day;
 mod facts;
@@ -20,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 pub use day::{DayFigures, Histogram, Totals};
 
 use super::{Period, Scope};
+use crate::config::Backend;
 use crate::db::{Db, DbError, Tx};
 use crate::{with_db, with_tx};
 
@@ -70,24 +70,88 @@ async fn stale_days(
         None => (None, None),
     };
     let window = i32::try_from(repeat_window_days).unwrap_or(i32::MAX);
-    Ok(with_db!(db, |pool| sqlx::query_scalar(
-        "select day from ( \
-           select day from stats_marks union \
-           select day from stats_days where repeat_window_days <> $3) d \
-         where ($1 is null or day >= $1) and ($2 is null or day < $2) \
-         order by day limit $4"
-    )
-    .bind(from)
-    .bind(to)
-    .bind(window)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?))
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "select m.day from stats_marks m left join stats_counted c on c.day = m.day \
+             where (c.changes is null or c.changes < m.changes or c.repeat_window_days <> $3) \
+             and ($1 is null or m.day >= $1) and ($2 is null or m.day < $2) \
+             order by m.day limit $4"
+        }
+        Backend::Postgres => {
+            "select day from ( \
+               select day from stats_marks union \
+               select day from stats_days where repeat_window_days <> $3) d \
+             where ($1 is null or day >= $1) and ($2 is null or day < $2) \
+             order by day limit $4"
+        }
+    };
+    Ok(with_db!(db, |pool| sqlx::query_scalar(sql)
+        .bind(from)
+        .bind(to)
+        .bind(window)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
 }
 
-/// Recomputes one day: in one transaction holding the day's lock, forgets the day's
-/// marks, computes its figures from the records and replaces its rows.
+/// Recomputes one day's figures from the records.
 async fn refresh_day(db: &Db, day: NaiveDate, repeat_window_days: u32) -> Result<(), DbError> {
+    match db.backend() {
+        Backend::Sqlite => refresh_day_sqlite(db, day, repeat_window_days).await,
+        Backend::Postgres => refresh_day_postgres(db, day, repeat_window_days).await,
+    }
+}
+
+/// SQLite: reads the day's count of changes and its records in one snapshot (a read
+/// transaction, which blocks no writer), then stores the figures in a short write
+/// transaction, only if no figures of a later count were stored meanwhile (by another
+/// process, say); writes made after the snapshot leave the day stale, to be counted again.
+async fn refresh_day_sqlite(
+    db: &Db,
+    day: NaiveDate,
+    repeat_window_days: u32,
+) -> Result<(), DbError> {
+    let mut snapshot = db.begin().await?;
+    let changes: i64 = with_tx!(&mut snapshot, |conn| sqlx::query_scalar(
+        "select coalesce((select changes from stats_marks where day = $1), 0)"
+    )
+    .bind(day)
+    .fetch_one(&mut *conn)
+    .await?);
+    let figures = facts::day(&mut snapshot, day, repeat_window_days).await?;
+    snapshot.rollback().await?;
+
+    let window = i32::try_from(repeat_window_days).unwrap_or(i32::MAX);
+    let mut tx = db.begin_write().await?;
+    let newer = with_tx!(&mut tx, |conn| sqlx::query(
+        "insert into stats_counted (day, changes, repeat_window_days) values ($1, $2, $3) \
+         on conflict (day) do update set changes = excluded.changes, \
+           repeat_window_days = excluded.repeat_window_days \
+         where excluded.changes > stats_counted.changes \
+           or excluded.repeat_window_days <> stats_counted.repeat_window_days"
+    )
+    .bind(day)
+    .bind(changes)
+    .bind(window)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected());
+    if newer == 0 {
+        return tx.rollback().await;
+    }
+    store(&mut tx, day, &figures, repeat_window_days).await?;
+    tx.commit().await
+}
+
+/// PostgreSQL: under a transaction-scoped advisory lock on the day (one recomputation
+/// of a day at a time, across nodes), deletes the marks this transaction can see and
+/// computes in the same transaction. Writers are not blocked (each adds its own mark
+/// row); a write committed too late to be seen leaves its mark for the next round.
+async fn refresh_day_postgres(
+    db: &Db,
+    day: NaiveDate,
+    repeat_window_days: u32,
+) -> Result<(), DbError> {
     let mut tx = db.begin_write().await?;
     if let Tx::Postgres(t) = &mut tx {
         // One key per day, in a range of its own: 0x5354 ("ST") in the high bits.
@@ -104,18 +168,29 @@ async fn refresh_day(db: &Db, day: NaiveDate, repeat_window_days: u32) -> Result
             .await?;
     });
     let figures = facts::day(&mut tx, day, repeat_window_days).await?;
+    store(&mut tx, day, &figures, repeat_window_days).await?;
+    tx.commit().await
+}
+
+/// Replaces the stored rows of `day`.
+async fn store(
+    tx: &mut Tx,
+    day: NaiveDate,
+    figures: &facts::ByTerritory,
+    repeat_window_days: u32,
+) -> Result<(), DbError> {
     let window = i32::try_from(repeat_window_days).unwrap_or(i32::MAX);
     let now = Utc::now();
-    with_tx!(&mut tx, |conn| {
+    with_tx!(&mut *tx, |conn| {
         sqlx::query("delete from stats_days where day = $1")
             .bind(day)
             .execute(&mut *conn)
             .await?;
     });
-    for (territory, f) in &figures {
+    for (territory, f) in figures {
         let json = serde_json::to_string(f)
             .map_err(|e| DbError::Corrupt(format!("statistics of {day}: {e}")))?;
-        with_tx!(&mut tx, |conn| {
+        with_tx!(&mut *tx, |conn| {
             sqlx::query(
                 "insert into stats_days (day, territory, repeat_window_days, figures, built_at) \
                  values ($1, $2, $3, $4, $5)",
@@ -129,7 +204,7 @@ async fn refresh_day(db: &Db, day: NaiveDate, repeat_window_days: u32) -> Result
             .await?;
         });
     }
-    tx.commit().await
+    Ok(())
 }
 
 /// The stored figures of `scope` added up (recompute stale days first: [`refresh`]).
