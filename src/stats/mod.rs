@@ -10,7 +10,7 @@ pub mod referrals;
 pub mod report;
 pub mod rollup;
 
-pub use dashboard::{dashboard, Dashboard};
+pub use dashboard::{dashboard, dashboard_within, Dashboard};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;

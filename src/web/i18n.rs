@@ -358,6 +358,7 @@ pub static TEXTS: &[(&str, &str, &str)] = &[
     ("stats.outcome.overflowed", "Passate al reperibile (senza esito registrato)", "Sent to the on-call mobile (no outcome recorded)"),
     ("stats.outcomes", "Esiti", "Outcomes"),
     ("stats.p90", "90° percentile", "90th percentile"),
+    ("stats.pending", "Conteggio in corso: le cifre non includono ancora le ultime modifiche di alcuni giorni del periodo; ricarica la pagina tra qualche minuto. Giorni da contare:", "Counting in progress: the figures do not yet include the latest changes of some days of the period; reload the page in a few minutes. Days left to count:"),
     ("stats.pertinent", "Pertinenti (casi)", "Pertinent (cases)"),
     ("stats.prank_silent", "Scherzi o chiamate mute", "Pranks or silent calls"),
     ("stats.reason", "Motivo", "Reason"),

@@ -11,7 +11,7 @@
 mod day;
 mod facts;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,25 @@ pub async fn refresh(db: &Db, period: &Period, repeat_window_days: u32) -> Resul
         refresh_day(db, *day, repeat_window_days).await?;
     }
     Ok(days.len())
+}
+
+/// Recomputes the stale days of `period`, oldest first, until `deadline`; returns how
+/// many are left (a page that must answer in time shows what is counted and says how
+/// many days are not yet).
+pub async fn refresh_until(
+    db: &Db,
+    period: &Period,
+    repeat_window_days: u32,
+    deadline: Instant,
+) -> Result<usize, DbError> {
+    let days = stale_days(db, Some(period), repeat_window_days, i64::MAX).await?;
+    for (done, day) in days.iter().enumerate() {
+        if Instant::now() >= deadline {
+            return Ok(days.len() - done);
+        }
+        refresh_day(db, *day, repeat_window_days).await?;
+    }
+    Ok(0)
 }
 
 /// Recomputes up to `limit` stale days of any period, oldest first; returns how many.

@@ -19,8 +19,12 @@ use super::stats_sections::{
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::stats::calls::{CallFigures, Spread};
-use crate::stats::{dashboard, Period, PeriodError, Scope, ZONE};
+use crate::stats::{dashboard_within, Period, PeriodError, Scope, ZONE};
 use crate::web::i18n::Lang;
+
+/// How long a page may spend counting days written to since they were last counted,
+/// well within the request timeout; the background task counts the rest.
+const COUNTING_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// Who reads the statistics.
 pub const STATS_ROLES: [Role; 3] = [Role::Manager, Role::Supervisor, Role::Admin];
@@ -119,6 +123,7 @@ struct StatsPage {
     mediation: Option<MediationView>,
     referrals: Option<ReferralsView>,
     repeat_days: u32,
+    pending_days: usize,
 }
 
 /// `GET /stats`
@@ -157,6 +162,7 @@ pub async fn show(
         mediation: None,
         referrals: None,
         repeat_days,
+        pending_days: 0,
     };
 
     let period = match Period::parse(&page.from, &page.to) {
@@ -181,10 +187,11 @@ pub async fn show(
         territory: (!page.territory.is_empty()).then(|| page.territory.clone()),
     };
     let db = &state.db;
-    let figures = match dashboard(db, &scope, repeat_days).await {
+    let figures = match dashboard_within(db, &scope, repeat_days, COUNTING_BUDGET).await {
         Ok(f) => f,
         Err(e) => return PageError::from_db(e, lang).into_response(),
     };
+    page.pending_days = figures.pending_days;
     page.calls = Some(view(&figures.calls, lang));
     page.cases = Some(cases_view(&figures.cases, &state.questionnaire, lang));
     page.outcomes = Some(outcomes_view(
