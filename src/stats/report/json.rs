@@ -96,6 +96,7 @@ mod tests {
             cases: Default::default(),
             mediation: Default::default(),
             referrals: Default::default(),
+            pending_days: 0,
         };
         let labels = super::super::Labels {
             questionnaire: &questionnaire,
