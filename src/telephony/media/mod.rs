@@ -8,16 +8,27 @@
 //! - `sdp.rs`: the remote's address from an SDP, and our SDP for the other leg;
 //! - `relay.rs`: the packets of one call, both ways, with NAT latching and counts;
 //! - `session.rs`: the three together for a call, from the trunk's offer to hang-up.
+//!
+//! What the service says and hears itself, for the voice menu and a mediator's call:
+//! - `g711.rs`: μ-law and A-law, to and from 16-bit samples;
+//! - `rtp.rs`: RTP packets read, and a stream of our own (SSRC, numbers, marker);
+//! - `dtmf.rs`: keys from RFC 4733 telephone-events and from SIP INFO bodies;
 
 pub mod config;
+pub mod dtmf;
+pub mod g711;
 pub mod ports;
 pub mod relay;
+pub mod rtp;
 pub mod sdp;
 pub mod session;
 
 pub use config::MediaConfig;
+pub use dtmf::{key_from_info, DtmfDetector, DtmfError, Key, TelephoneEvent};
+pub use g711::Codec;
 pub use ports::{PortError, PortPair, PortPool};
 pub use relay::{DirectionStats, RelaySession, RelayStats, Side};
+pub use rtp::{OutStream, Packet, RtpError};
 pub use sdp::{RemoteMedia, Sdp, SdpError};
 pub use session::{CallMedia, MediaError};
 

@@ -12,6 +12,8 @@ use std::net::{IpAddr, SocketAddr};
 use sdp::description::common::{Address, ConnectionInformation};
 use sdp::SessionDescription;
 
+use super::g711::Codec;
+
 /// An SDP we cannot relay. The messages never quote the SDP: its `o=` line may carry
 /// the caller's user name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +49,16 @@ pub struct RemoteMedia {
     pub payload_types: Vec<u8>,
     /// The payload type the peer chose for DTMF (`telephone-event`), if any.
     pub telephone_event: Option<u8>,
+}
+
+impl RemoteMedia {
+    /// The G.711 law the peer prefers (the first of PCMU and PCMA in its `m=` line), for
+    /// the audio the service itself sends it: prompts, hold music, a conference's mix.
+    pub fn g711(&self) -> Option<Codec> {
+        self.payload_types
+            .iter()
+            .find_map(|pt| Codec::from_payload_type(*pt))
+    }
 }
 
 /// A parsed offer or answer.
@@ -169,18 +181,7 @@ fn read_remote(desc: &SessionDescription, audio: usize) -> Result<RemoteMedia, S
         .map(|f| f.parse::<u8>().ok().filter(|pt| *pt < 128))
         .collect::<Option<Vec<u8>>>()
         .ok_or(SdpError::NotRtp)?;
-    let telephone_event = media
-        .attributes
-        .iter()
-        .filter(|a| a.key == "rtpmap")
-        .filter_map(|a| a.value.as_deref())
-        .filter_map(|v| v.split_once(' '))
-        .find(|(_, codec)| {
-            codec
-                .get(..16)
-                .is_some_and(|c| c.eq_ignore_ascii_case("telephone-event/"))
-        })
-        .and_then(|(pt, _)| pt.trim().parse::<u8>().ok());
+    let telephone_event = telephone_event(&media.attributes, &payload_types);
     let rtcp = match media.attribute("rtcp").flatten() {
         Some(value) => rtcp_address(value, ip)?,
         None => SocketAddr::new(ip, port.wrapping_add(1)),
@@ -191,6 +192,30 @@ fn read_remote(desc: &SessionDescription, audio: usize) -> Result<RemoteMedia, S
         payload_types,
         telephone_event,
     })
+}
+
+/// The payload type of `telephone-event/8000` (RFC 4733) among those the `m=` line
+/// lists. Only the 8 kHz one: events on another clock (one per wide-band codec, e.g.
+/// `telephone-event/48000` beside Opus) would not go with the G.711 audio we send and
+/// read, and a type the `m=` line leaves out was not offered.
+fn telephone_event(
+    attributes: &[sdp::description::common::Attribute],
+    listed: &[u8],
+) -> Option<u8> {
+    attributes
+        .iter()
+        .filter(|a| a.key == "rtpmap")
+        .filter_map(|a| a.value.as_deref())
+        .filter_map(|v| v.split_once(' '))
+        .filter(|(_, encoding)| {
+            let mut parts = encoding.trim().split('/');
+            parts
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case("telephone-event"))
+                && parts.next().is_some_and(|rate| rate == "8000")
+        })
+        .filter_map(|(pt, _)| pt.trim().parse::<u8>().ok())
+        .find(|pt| listed.contains(pt))
 }
 
 /// The IP address of a `c=` line.

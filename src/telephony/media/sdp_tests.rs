@@ -241,3 +241,34 @@ fn malformed_sdp_is_an_error_not_a_panic() {
         Err(SdpError::Malformed)
     );
 }
+
+#[test]
+fn the_dtmf_payload_type_is_the_8khz_telephone_event_the_offer_lists() {
+    let webrtc_like = "v=0
+o=- 1 1 IN IP4 192.0.2.9
+s=-
+c=IN IP4 192.0.2.9
+t=0 0
+m=audio 7000 RTP/AVP 111 8 110 126
+a=rtpmap:111 opus/48000/2
+a=rtpmap:8 PCMA/8000
+a=rtpmap:110 telephone-event/48000
+a=rtpmap:126 telephone-event/8000
+a=rtpmap:127 telephone-event/8000";
+    let sdp = Sdp::parse(crlf(webrtc_like).as_bytes()).unwrap();
+    assert_eq!(sdp.remote().telephone_event, Some(126));
+    // A map for a type the m= line does not list was not offered.
+    let unlisted = webrtc_like.replace(" 110 126", " 110");
+    let sdp = Sdp::parse(crlf(&unlisted).as_bytes()).unwrap();
+    assert_eq!(sdp.remote().telephone_event, None);
+}
+
+#[test]
+fn the_audio_we_send_is_in_the_g711_law_the_peer_lists_first() {
+    use super::g711::Codec;
+    let g711 = |body: &str| Sdp::parse(crlf(body).as_bytes()).unwrap().remote().g711();
+    assert_eq!(g711(SIPP), Some(Codec::Pcmu));
+    assert_eq!(g711(BARESIP), Some(Codec::Pcmu));
+    assert_eq!(g711(TRUNK), Some(Codec::Pcma));
+    assert_eq!(g711(&SIPP.replace("RTP/AVP 0", "RTP/AVP 18")), None);
+}
