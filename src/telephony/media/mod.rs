@@ -13,19 +13,27 @@
 //! - `g711.rs`: μ-law and A-law, to and from 16-bit samples;
 //! - `rtp.rs`: RTP packets read, and a stream of our own (SSRC, numbers, marker);
 //! - `dtmf.rs`: keys from RFC 4733 telephone-events and from SIP INFO bodies;
+//! - `player.rs`: a recorded prompt played as paced RTP, until a key stops it;
+//! - `mixer.rs`: a conference, each party hearing the others and never itself;
+//! - `tone.rs`: sine tones and a Goertzel detector, to test who hears what.
 
 pub mod config;
 pub mod dtmf;
 pub mod g711;
+pub mod mixer;
+pub mod player;
 pub mod ports;
 pub mod relay;
 pub mod rtp;
 pub mod sdp;
 pub mod session;
+pub mod tone;
 
 pub use config::MediaConfig;
 pub use dtmf::{key_from_info, DtmfDetector, DtmfError, Key, TelephoneEvent};
 pub use g711::Codec;
+pub use mixer::{Mixer, MixerError, PartyId};
+pub use player::{play, Played};
 pub use ports::{PortError, PortPair, PortPool};
 pub use relay::{DirectionStats, RelaySession, RelayStats, Side};
 pub use rtp::{OutStream, Packet, RtpError};
