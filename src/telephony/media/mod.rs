@@ -13,6 +13,7 @@
 //! - `g711.rs`: μ-law and A-law, to and from 16-bit samples;
 //! - `rtp.rs`: RTP packets read, and a stream of our own (SSRC, numbers, marker);
 //! - `dtmf.rs`: keys from RFC 4733 telephone-events and from SIP INFO bodies;
+//! - `prompts.rs`: the recorded prompts (`prompts/`), by language and by name;
 //! - `player.rs`: a recorded prompt played as paced RTP, until a key stops it;
 //! - `mixer.rs`: a conference, each party hearing the others and never itself;
 //! - `tone.rs`: sine tones and a Goertzel detector, to test who hears what.
@@ -23,6 +24,7 @@ pub mod g711;
 pub mod mixer;
 pub mod player;
 pub mod ports;
+pub mod prompts;
 pub mod relay;
 pub mod rtp;
 pub mod sdp;
@@ -35,6 +37,7 @@ pub use g711::Codec;
 pub use mixer::{Mixer, MixerError, PartyId};
 pub use player::{play, Played};
 pub use ports::{PortError, PortPair, PortPool};
+pub use prompts::{Language, Prompt, PROMPT_CODEC};
 pub use relay::{DirectionStats, RelaySession, RelayStats, Side};
 pub use rtp::{OutStream, Packet, RtpError};
 pub use sdp::{RemoteMedia, Sdp, SdpError};
