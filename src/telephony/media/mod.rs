@@ -15,12 +15,14 @@
 //! - `dtmf.rs`: keys from RFC 4733 telephone-events and from SIP INFO bodies;
 //! - `prompts.rs`: the recorded prompts (`prompts/`), by language and by name;
 //! - `player.rs`: a recorded prompt played as paced RTP, until a key stops it;
+//! - `menu.rs`: the language menu on the caller's leg, chosen by key or Italian;
 //! - `mixer.rs`: a conference, each party hearing the others and never itself;
 //! - `tone.rs`: sine tones and a Goertzel detector, to test who hears what.
 
 pub mod config;
 pub mod dtmf;
 pub mod g711;
+pub mod menu;
 pub mod mixer;
 pub mod player;
 pub mod ports;
@@ -34,6 +36,7 @@ pub mod tone;
 pub use config::MediaConfig;
 pub use dtmf::{key_from_info, DtmfDetector, DtmfError, Key, TelephoneEvent};
 pub use g711::Codec;
+pub use menu::{choose_language, CallerLeg, Choice, MenuPrompts};
 pub use mixer::{Mixer, MixerError, PartyId};
 pub use player::{play, Played};
 pub use ports::{PortError, PortPair, PortPool};
