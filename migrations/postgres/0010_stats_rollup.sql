@@ -35,6 +35,12 @@ $$;
 
 create function stats_mark_call() returns trigger language plpgsql as $$
 begin
+    -- Only the states the figures tell apart: a call moving through the menu, the
+    -- queue and the ringing counts as open all along, and most of its writes are those.
+    if tg_op = 'UPDATE' and new.state not in
+        ('answered', 'ended', 'abandoned', 'overflowed', 'missed', 'failed') then
+        return null;
+    end if;
     insert into stats_marks (day) values (stats_rome_day(new.opened_at));
     -- A call placed before calls of the same number already recorded (an entry made
     -- afterwards) also changes whether those are repeat calls.
