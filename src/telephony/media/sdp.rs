@@ -9,7 +9,7 @@
 use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};
 
-use sdp::description::common::{Address, ConnectionInformation};
+use sdp::description::common::{Address, Attribute, ConnectionInformation};
 use sdp::SessionDescription;
 
 use super::g711::Codec;
@@ -198,10 +198,7 @@ fn read_remote(desc: &SessionDescription, audio: usize) -> Result<RemoteMedia, S
 /// lists. Only the 8 kHz one: events on another clock (one per wide-band codec, e.g.
 /// `telephone-event/48000` beside Opus) would not go with the G.711 audio we send and
 /// read, and a type the `m=` line leaves out was not offered.
-fn telephone_event(
-    attributes: &[sdp::description::common::Attribute],
-    listed: &[u8],
-) -> Option<u8> {
+fn telephone_event(attributes: &[Attribute], listed: &[u8]) -> Option<u8> {
     attributes
         .iter()
         .filter(|a| a.key == "rtpmap")
