@@ -14,11 +14,11 @@ select date_trunc('hour', c.opened_at), count(*) from calls c
 -- Waits and talks: every value sorted.
 select count(*), max(v) from (select round(extract(epoch from (a.at - c.opened_at))) v
   from calls c join call_events a on a.call_id = c.id and a.state = 'answered'
-  where c.opened_at >= :start and c.opened_at < :end order by v);
+  where c.opened_at >= :start and c.opened_at < :end order by v) x;
 select count(*), max(v) from (select round(extract(epoch from (e.at - a.at))) v
   from calls c join call_events a on a.call_id = c.id and a.state = 'answered'
   join call_events e on e.call_id = c.id and e.state = 'ended'
-  where c.opened_at >= :start and c.opened_at < :end order by v);
+  where c.opened_at >= :start and c.opened_at < :end order by v) x;
 select o.outcome, count(*) from calls c left join call_outcomes o on o.call_id = c.id
   where c.opened_at >= :start and c.opened_at < :end group by 1;
 -- Intakes completed: every answer counted by its code, per territory.
@@ -39,10 +39,10 @@ select m.language, count(*), sum((exists (select 1 from mediation_events e where
   from mediation_requests m where m.requested_at >= :start and m.requested_at < :end group by 1;
 select count(*), max(v) from (select min(round(extract(epoch from (e.at - m.requested_at)))) v
   from mediation_requests m join mediation_events e on e.request_id = m.id and e.state in ('joined', 'called_back')
-  where m.requested_at >= :start and m.requested_at < :end group by m.id order by v);
+  where m.requested_at >= :start and m.requested_at < :end group by m.id order by v) x;
 -- Referrals by unit, answers, escalations, and time to the answer.
 select r.unit_code, count(*), sum((r.state in ('acknowledged', 'closed'))::int), sum((r.state = 'declined')::int),
   sum((exists (select 1 from deliveries d where d.referral_id = r.id and d.minute > 0))::int)
   from referrals r where r.created_at >= :start and r.created_at < :end group by 1;
 select count(*), max(v) from (select round(extract(epoch from (r.acknowledged_at - r.created_at))) v
-  from referrals r where r.created_at >= :start and r.created_at < :end and r.acknowledged_at is not null order by v);
+  from referrals r where r.created_at >= :start and r.created_at < :end and r.acknowledged_at is not null order by v) x;

@@ -14,11 +14,11 @@ select substr(c.opened_at, 1, 13), count(*) from calls c
 -- Waits and talks: every value sorted (SQLite has no percentile aggregate).
 select count(*), max(v) from (select cast(round((julianday(a.at) - julianday(c.opened_at)) * 86400) as integer) v
   from calls c join call_events a on a.call_id = c.id and a.state = 'answered'
-  where c.opened_at >= :start and c.opened_at < :end order by v);
+  where c.opened_at >= :start and c.opened_at < :end order by v) x;
 select count(*), max(v) from (select cast(round((julianday(e.at) - julianday(a.at)) * 86400) as integer) v
   from calls c join call_events a on a.call_id = c.id and a.state = 'answered'
   join call_events e on e.call_id = c.id and e.state = 'ended'
-  where c.opened_at >= :start and c.opened_at < :end order by v);
+  where c.opened_at >= :start and c.opened_at < :end order by v) x;
 select o.outcome, count(*) from calls c left join call_outcomes o on o.call_id = c.id
   where c.opened_at >= :start and c.opened_at < :end group by 1;
 -- Intakes completed: every answer counted by its code, per territory.
@@ -39,10 +39,10 @@ select m.language, count(*), sum(exists (select 1 from mediation_events e where 
   from mediation_requests m where m.requested_at >= :start and m.requested_at < :end group by 1;
 select count(*), max(v) from (select min(cast(round((julianday(e.at) - julianday(m.requested_at)) * 86400) as integer)) v
   from mediation_requests m join mediation_events e on e.request_id = m.id and e.state in ('joined', 'called_back')
-  where m.requested_at >= :start and m.requested_at < :end group by m.id order by v);
+  where m.requested_at >= :start and m.requested_at < :end group by m.id order by v) x;
 -- Referrals by unit, answers, escalations, and time to the answer.
 select r.unit_code, count(*), sum(r.state in ('acknowledged', 'closed')), sum(r.state = 'declined'),
   sum(exists (select 1 from deliveries d where d.referral_id = r.id and d.minute > 0))
   from referrals r where r.created_at >= :start and r.created_at < :end group by 1;
 select count(*), max(v) from (select cast(round((julianday(r.acknowledged_at) - julianday(r.created_at)) * 86400) as integer) v
-  from referrals r where r.created_at >= :start and r.created_at < :end and r.acknowledged_at is not null order by v);
+  from referrals r where r.created_at >= :start and r.created_at < :end and r.acknowledged_at is not null order by v) x;

@@ -179,6 +179,10 @@ async fn refresh_day_postgres(
             .bind(key)
             .execute(&mut **t)
             .await?;
+        // A day's statements read a few thousand rows by index; compiling them (the
+        // planner's estimates can be large on tables not analysed yet) took most of a
+        // second per day, for nothing.
+        sqlx::query("set local jit = off").execute(&mut **t).await?;
     }
     with_tx!(&mut tx, |conn| {
         sqlx::query("delete from stats_marks where day = $1")
