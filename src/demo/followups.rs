@@ -9,6 +9,7 @@ use rand::Rng;
 
 use super::random::log_normal;
 use super::DemoError;
+use crate::calls::outcome::{self, Outcome};
 use crate::calls::CallId;
 use crate::db::Db;
 use crate::referral::directory::Directory;
@@ -142,5 +143,38 @@ pub async fn write(
             at += minutes(rng, 15.0);
         }
     }
+    // The operator closes the call with what came of it.
+    let closing = if written.referrals > 0 {
+        Outcome::ReferralSent
+    } else if a.choice("relevance") != Some("pertinent") {
+        Outcome::NotPertinent
+    } else if a.has("needs", "emergency_shelter") && rng.gen_bool(0.5) {
+        Outcome::EmergencyShelter
+    } else {
+        match rng.gen_range(0..10) {
+            0..=6 => Outcome::Listening,
+            7 | 8 => Outcome::AssessmentBooked,
+            _ => Outcome::Transfer,
+        }
+    };
+    outcome::close(db, intake.call_id, closing, intake.by, intake.at).await?;
     Ok(written)
+}
+
+/// Closes an answered call that had no intake: advice or information given, or a call
+/// that was not about trafficking (about one in three, as DOMAIN.md's pertinence share).
+pub async fn close_without_intake(
+    db: &Db,
+    rng: &mut StdRng,
+    call: CallId,
+    by: i64,
+    at: DateTime<Utc>,
+) -> Result<(), DemoError> {
+    let closing = if rng.gen_bool(0.35) {
+        Outcome::NotPertinent
+    } else {
+        Outcome::Listening
+    };
+    outcome::close(db, call, closing, by, at).await?;
+    Ok(())
 }

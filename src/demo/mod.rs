@@ -38,6 +38,7 @@ const IN_FLIGHT: usize = 256;
 const STREAM_SELECT: u64 = 5;
 const STREAM_INTAKE: u64 = 6;
 const STREAM_FOLLOW: u64 = 7;
+const STREAM_CLOSE: u64 = 8;
 
 /// `helpline demo generate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -220,6 +221,7 @@ pub async fn generate(
             .try_collect()
             .await?;
         let mut chosen = Vec::new();
+        let mut without_intake = Vec::new();
         for ((index, plan), id) in plans.iter().zip(&ids) {
             let state = plan.steps.last().map_or(CallState::Offered, |s| s.state);
             *summary.by_state.entry(state.as_str()).or_default() += 1;
@@ -229,9 +231,18 @@ pub async fn generate(
                 if select.gen_range(0..left_answered) < left_wanted {
                     chosen.push((*index, plan, *id));
                     left_wanted -= 1;
+                } else {
+                    without_intake.push((*index, plan, *id));
                 }
                 left_answered -= 1;
             }
+        }
+        for (index, plan, id) in without_intake {
+            let mut rng = item_rng(args.seed, STREAM_CLOSE, index);
+            let by = operators.get(plan.operator).copied().unwrap_or_default();
+            let ended = plan.steps.last().map_or(0, |s| s.after_ms);
+            let at = plan.opened_at + Duration::milliseconds(ended) + Duration::seconds(30);
+            followups::close_without_intake(&ctx.db, &mut rng, id, by, at).await?;
         }
         let written = write_intakes(ctx, &operators, args.seed, &chosen).await?;
         summary.intakes += chosen.len() as u64;

@@ -170,6 +170,25 @@ async fn demo_data_is_realistic_anonymous_and_written_once(backend: Backend) {
     assert_eq!(on_ended, intakes);
     assert!(stdout.contains(&format!("intakes {intakes}")), "{stdout}");
 
+    // Every answered call is closed with an outcome; a referral sent means the
+    // outcome says so, and only then.
+    let (closed, on_answered, sent, referred): (i64, i64, i64, i64) =
+        helpline::with_db!(&pool, |p| sqlx::query_as(
+            "select count(*), \
+               coalesce(sum(case when c.state = 'ended' then 1 else 0 end), 0), \
+               coalesce(sum(case when o.outcome = 'referral_sent' then 1 else 0 end), 0), \
+               coalesce(sum(case when exists (select 1 from intakes i join referrals r \
+                 on r.intake_id = i.id where i.call_id = c.id) then 1 else 0 end), 0) \
+             from call_outcomes o join calls c on c.id = o.call_id"
+        )
+        .fetch_one(p)
+        .await
+        .unwrap());
+    assert_eq!(closed, ended);
+    assert_eq!(on_answered, ended);
+    assert_eq!(sent, referred);
+    assert!(sent > 0);
+
     // No number the run used is in the database in any form.
     let used = numbers_used();
     assert!(used.len() > 1000, "{}", used.len());
