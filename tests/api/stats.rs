@@ -13,14 +13,14 @@ use crate::both_backends;
 use crate::console_client::{Console, PASSWORD};
 use crate::helpers::TestApp;
 
-fn utc(s: &str) -> DateTime<Utc> {
+pub fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .expect("a test time")
         .with_timezone(&Utc)
 }
 
 /// Writes one call opened at `at` and moved through `steps` (state, seconds after `at`).
-async fn call(
+pub async fn call(
     log: &CallLog,
     hash: Option<&str>,
     territory: Option<&str>,

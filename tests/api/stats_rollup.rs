@@ -3,55 +3,13 @@
 //! them (an earlier call of the same number makes a later call a repeat), and the next
 //! dashboard shows the new figures.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 use helpline::calls::outcome::{self, Outcome};
-use helpline::calls::{
-    CallId, CallLog, CallState, CallerFingerprint, Channel, NewCall, Transition,
-};
+use helpline::calls::{CallLog, CallState};
 
 use crate::both_backends;
 use crate::helpers::TestApp;
-use crate::stats::{figure, manager};
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("a test time")
-        .with_timezone(&Utc)
-}
-
-async fn call(log: &CallLog, hash: &str, at: &str, steps: &[(CallState, i64)]) -> CallId {
-    let opened = utc(at);
-    let id = log
-        .open(
-            NewCall {
-                channel: Channel::Sip,
-                line: None,
-                caller: CallerFingerprint {
-                    hash: Some(hash.to_string()),
-                    territory_hint: Some("FI".into()),
-                },
-                language: None,
-                opened_by: None,
-            },
-            opened,
-        )
-        .await
-        .expect("call opened");
-    for (to, after) in steps {
-        log.transition(
-            id,
-            Transition {
-                to: *to,
-                at: opened + Duration::seconds(*after),
-                reason: None,
-                actor_user_id: None,
-            },
-        )
-        .await
-        .expect("transition");
-    }
-    id
-}
+use crate::stats::{call, figure, manager};
 
 /// The row of the closing-outcomes table labelled `label`, as `label: count`.
 fn closing(html: &str, label: &str) -> String {
@@ -73,7 +31,8 @@ both_backends!(
         let page = "/stats?from=2024-05-06&to=2024-05-07&territory=FI";
         let answered = call(
             &log,
-            "aaa",
+            Some("aaa"),
+            Some("FI"),
             "2024-05-06T08:00:00Z",
             &[(Answered, 10), (Ended, 70)],
         )
@@ -91,9 +50,9 @@ both_backends!(
 
         // An earlier call of the same number, entered now on another day: the call of
         // the 6th becomes a repeat call.
-        call(&log, "aaa", "2024-05-01T08:00:00Z", &[]).await;
+        call(&log, Some("aaa"), Some("FI"), "2024-05-01T08:00:00Z", &[]).await;
         // Another call on the day, still open.
-        call(&log, "bbb", "2024-05-06T21:30:00Z", &[]).await;
+        call(&log, Some("bbb"), Some("FI"), "2024-05-06T21:30:00Z", &[]).await;
         // The operator closes the answered one.
         let by: i64 = helpline::with_db!(&app.db, |pool| {
             sqlx::query_scalar("select id from users where username = 'direttrice'")

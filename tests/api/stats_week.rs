@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use helpline::auth::{users, Role};
-use helpline::calls::{CallLog, CallState, CallerFingerprint, Channel, NewCall, Transition};
+use helpline::calls::{CallLog, CallState};
 use helpline::db::Db;
 use helpline::referral::referrals::{self, NewReferral};
 use helpline::triage::intakes::{self, Source};
@@ -227,23 +227,6 @@ pub async fn seed(db: &Db) {
     // Four answered (waits 10–40 s, talks 60–240 s; `a` calls twice), one abandoned.
     let log = CallLog::start(db).expect("call log");
     for (i, hash) in ["a", "b", "c", "a", "d"].iter().enumerate() {
-        let opened = utc("2024-03-26T08:00:00Z") + Duration::hours(i as i64);
-        let id = log
-            .open(
-                NewCall {
-                    channel: Channel::Sip,
-                    line: None,
-                    caller: CallerFingerprint {
-                        hash: Some(hash.to_string()),
-                        territory_hint: Some("FI".into()),
-                    },
-                    language: None,
-                    opened_by: None,
-                },
-                opened,
-            )
-            .await
-            .expect("call opened");
         let n = i as i64 + 1;
         let steps = if i < 4 {
             vec![
@@ -253,19 +236,8 @@ pub async fn seed(db: &Db) {
         } else {
             vec![(CallState::Abandoned, 15)]
         };
-        for (to, after) in steps {
-            log.transition(
-                id,
-                Transition {
-                    to,
-                    at: opened + Duration::seconds(after),
-                    reason: None,
-                    actor_user_id: None,
-                },
-            )
-            .await
-            .expect("transition");
-        }
+        let at = (utc("2024-03-26T08:00:00Z") + Duration::hours(i as i64)).to_rfc3339();
+        crate::stats::call(&log, Some(hash), Some("FI"), &at, &steps).await;
     }
 }
 
