@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::auth::{tokens, users, Role};
+use crate::auth::{manage, tokens, users, Role, SpokenLanguages};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::Db;
@@ -84,6 +84,14 @@ enum UserCommand {
     SipPassword {
         /// The operator or supervisor.
         username: String,
+    },
+    /// Set the languages a user speaks (voice menu codes: it, en, fr, es, ro, ru, zh, sq):
+    /// callers who choose one of them are offered to this user first.
+    Languages {
+        /// The user.
+        username: String,
+        /// Codes separated by commas, e.g. `it,en`.
+        languages: String,
     },
 }
 
@@ -184,6 +192,29 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             )
             .await?;
             println!("phone password of {username} set for realm {realm}");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Languages {
+                    username,
+                    languages,
+                },
+        } => {
+            let languages =
+                SpokenLanguages::parse(&languages).map_err(crate::auth::UserError::from)?;
+            let db = connect(&config).await?;
+            let user = users::find(&db, &username).await?;
+            manage::set_languages(&db, user.id, &languages).await?;
+            audit_cli(
+                &db,
+                "user.languages",
+                "user",
+                user.id.to_string(),
+                json!({ "username": username, "languages": languages.to_string() }),
+            )
+            .await?;
+            println!("{username} speaks {languages}");
             Ok(())
         }
         Command::Token {

@@ -1,11 +1,12 @@
 //! Managing users from the console: the list, role, active flag, unit of a territorial
-//! contact, and temporary passwords.
+//! contact, the languages an operator speaks, and temporary passwords.
 
 use chrono::{DateTime, Utc};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use secrecy::SecretString;
 
+use super::languages::SpokenLanguages;
 use super::users::{Role, UserError};
 use crate::db::Db;
 use crate::with_db;
@@ -27,6 +28,8 @@ pub struct UserRow {
     pub must_change_password: bool,
     /// Work mobile: a night operator's, rung when calls overflow.
     pub mobile: Option<String>,
+    /// The languages they speak (the voice menu's).
+    pub languages: SpokenLanguages,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -39,6 +42,7 @@ type Row = (
     Option<String>,
     bool,
     Option<String>,
+    String,
     DateTime<Utc>,
 );
 
@@ -46,7 +50,8 @@ type Row = (
 pub async fn list(db: &Db) -> Result<Vec<UserRow>, UserError> {
     let rows: Vec<Row> = with_db!(db, |pool| {
         sqlx::query_as(
-        "select id, username, role, active, unit_code, must_change_password, mobile, created_at \
+        "select id, username, role, active, unit_code, must_change_password, mobile, languages, \
+         created_at \
          from users order by username"
     )
     .fetch_all(pool)
@@ -54,7 +59,17 @@ pub async fn list(db: &Db) -> Result<Vec<UserRow>, UserError> {
     });
     rows.into_iter()
         .map(
-            |(id, username, role, active, unit_code, must_change_password, mobile, created_at)| {
+            |(
+                id,
+                username,
+                role,
+                active,
+                unit_code,
+                must_change_password,
+                mobile,
+                languages,
+                created_at,
+            )| {
                 Ok(UserRow {
                     id,
                     username,
@@ -63,6 +78,7 @@ pub async fn list(db: &Db) -> Result<Vec<UserRow>, UserError> {
                     unit_code,
                     must_change_password,
                     mobile,
+                    languages: SpokenLanguages::from_stored(&languages),
                     created_at,
                 })
             },
@@ -102,6 +118,19 @@ pub async fn set_mobile(db: &Db, id: i64, mobile: Option<&str>) -> Result<(), Us
         "update users set mobile = $1 where id = $2"
     )
     .bind(mobile)
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Sets the languages a user speaks.
+pub async fn set_languages(db: &Db, id: i64, languages: &SpokenLanguages) -> Result<(), UserError> {
+    with_db!(db, |pool| sqlx::query(
+        "update users set languages = $1 where id = $2"
+    )
+    .bind(languages.to_stored())
     .bind(id)
     .execute(pool)
     .await

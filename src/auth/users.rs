@@ -99,6 +99,9 @@ pub enum UserError {
     /// Not found.
     #[error("no user `{0}`")]
     NotFound(String),
+    /// Languages that cannot be a user's.
+    #[error(transparent)]
+    Languages(#[from] super::languages::LanguagesError),
     /// Hashing failed.
     #[error("password hashing failed")]
     Hash,

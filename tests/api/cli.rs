@@ -148,6 +148,38 @@ async fn an_admin_adds_a_user_and_a_token_that_opens_calls_postgres() {
 }
 
 #[tokio::test]
+async fn an_admin_says_on_the_command_line_which_languages_an_operator_speaks() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let mut add = helpline(&db, None);
+    add.args(["user", "add", "irina", "--role", "operator"]);
+    assert!(with_stdin(add, "una password lunga abbastanza\n")
+        .status
+        .success());
+    let out = helpline(&db, None)
+        .args(["user", "languages", "irina", "ro,IT"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("irina speaks it, ro"));
+    let out = helpline(&db, None)
+        .args(["user", "languages", "irina", "it,de"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown language `de`"), "{err}");
+    let out = helpline(&db, None)
+        .args(["user", "languages", "nobody", "it"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user `nobody`"));
+}
+
+#[tokio::test]
 async fn the_first_start_creates_an_admin_and_says_how_to_sign_in() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let (server, _) = serve_until_ready(&db).await;

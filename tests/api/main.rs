@@ -20,6 +20,7 @@ mod jobs;
 mod mediation_chain;
 mod nodes;
 mod notify;
+mod operator_languages;
 mod ops;
 mod referrals;
 mod rota;

@@ -1,5 +1,6 @@
 //! Admins manage users: add one (with a temporary password shown once), change role,
-//! unit (for territorial contacts) and active flag, reset a password. Every change is
+//! unit (for territorial contacts), active flag, work mobile and the languages an
+//! operator speaks, reset a password. Every change is
 //! audited; an admin cannot lock themselves out.
 
 use askama::Template;
@@ -14,7 +15,7 @@ use super::page::{render, Chrome, PageError};
 use super::session::{self, Session};
 use crate::app::AppState;
 use crate::auth::manage::{self, UserRow};
-use crate::auth::{passwords, users, Role, UserError};
+use crate::auth::{passwords, users, Role, SpokenLanguages, UserError};
 use crate::db::audit::{self, AuditEntry};
 
 #[derive(Template)]
@@ -226,6 +227,19 @@ pub async fn update(
             return page(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, m, None).await;
         }
     }
+    // The languages spoken, when the form has the field: codes of the voice menu.
+    let languages = match form.get("languages").map(SpokenLanguages::parse) {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
+            let m = session.lang.pick(
+                "Lingue parlate: codici del menu vocale separati da virgole",
+                "Languages spoken: codes of the voice menu separated by commas",
+            );
+            let m = Some(format!("{m} ({e})."));
+            return page(&state, &session, StatusCode::UNPROCESSABLE_ENTITY, m, None).await;
+        }
+    };
     match manage::get(&state.db, id).await {
         Ok(Some(_)) => {}
         Ok(None) => return PageError::not_found(session.lang).into_response(),
@@ -240,6 +254,11 @@ pub async fn update(
             return user_error(e, &session);
         }
     }
+    if let Some(l) = &languages {
+        if let Err(e) = manage::set_languages(&state.db, id, l).await {
+            return user_error(e, &session);
+        }
+    }
     if !active {
         if let Err(e) = session::delete_all_of(&state.db, id).await {
             return PageError::from_db(e, session.lang).into_response();
@@ -251,6 +270,7 @@ pub async fn update(
         "active": active,
         "unit": unit,
         "mobile": mobile.map(|m| !m.is_empty()),
+        "languages": languages.map(|l| l.to_string()),
     });
     if let Err(r) = audited(&state, &session, "user.update", id, detail).await {
         return r;
