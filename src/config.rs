@@ -14,6 +14,8 @@ use figment::{Figment, Metadata, Profile, Provider};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::telephony::menu_schedule::MenuSchedule;
+
 /// The defaults compiled into the binary (the same text as `config/helpline.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../config/helpline.toml");
 /// Where the service looks for its configuration when `HELPLINE_CONFIG` is not set.
@@ -177,6 +179,22 @@ pub struct LineConfig {
     pub number: String,
     /// Name shown to operators.
     pub name: String,
+    /// When callers of this line hear the language menu (with `[sip] menu` on):
+    /// `always`, `never`, or a daily window on the Rome clock such as `20:00-08:00`.
+    #[serde(default = "menu_always")]
+    pub menu: String,
+}
+
+fn menu_always() -> String {
+    "always".into()
+}
+
+impl LineConfig {
+    /// The `menu` setting read (checked at start: a wrong one never starts the service,
+    /// so here it can only be valid; `never` would be the safe reading anyway).
+    pub fn menu_schedule(&self) -> MenuSchedule {
+        MenuSchedule::parse(&self.menu).unwrap_or(MenuSchedule::Never)
+    }
 }
 
 /// Which backend a database URL selects.
@@ -480,6 +498,9 @@ impl Config {
                     ),
                 ));
             }
+            if let Err(message) = MenuSchedule::parse(&line.menu) {
+                return Err(ConfigError::key(src, &format!("lines[{i}].menu"), message));
+            }
         }
         self.notify.validate()?;
         Ok(())
@@ -609,6 +630,38 @@ mod tests {
         assert!(err.contains("bad.toml"), "{err}");
         assert!(err.contains("jobs.workers"), "{err}");
         assert!(err.contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn a_line_menu_that_is_no_schedule_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("menu.toml");
+        std::fs::write(
+            &p,
+            "[[lines]]\nnumber = \"800186086\"\nname = \"A\"\n\n\
+             [[lines]]\nnumber = \"800290290\"\nname = \"B\"\nmenu = \"nights\"\n",
+        )
+        .unwrap();
+        let err = Config::load_from(&env(&[("HELPLINE_CONFIG", p.to_str().unwrap())]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lines[1].menu"), "{err}");
+        assert!(
+            err.contains("`nights`") && err.contains("20:00-08:00"),
+            "{err}"
+        );
+        std::fs::write(
+            &p,
+            "[sip]\nmenu = true\n\n[[lines]]\nnumber = \"800186086\"\nname = \"A\"\n\
+             menu = \"20:00-08:00\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load_from(&env(&[("HELPLINE_CONFIG", p.to_str().unwrap())])).unwrap();
+        assert!(cfg.sip.menu);
+        assert!(matches!(
+            cfg.lines[0].menu_schedule(),
+            MenuSchedule::Between { .. }
+        ));
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct SipConfig {
     pub ring_strategy: RingStrategy,
     /// With `longest_idle`: how long each operator's phones ring before the next.
     pub hunt_seconds: u32,
+    /// Whether trunk calls hear the language menu before the operators' phones ring
+    /// (each line's `menu` then says when); off: they ring at once.
+    #[serde(default)]
+    pub menu: bool,
     /// Desk phones that do not register, rung when their operator is available.
     #[serde(default)]
     pub phones: Vec<StaticPhone>,

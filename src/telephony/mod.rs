@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod media;
+pub mod menu_schedule;
 pub mod sip;
 
 pub use config::SipConfig;
