@@ -240,6 +240,22 @@ pub async fn load(db: &Db, id: CallId, repeat_window_days: u32) -> Result<CallRe
     })
 }
 
+/// Records the language the caller chose in the voice menu. Written straight rather than
+/// through the group-commit writer: it is no transition, and losing it in a crash would
+/// only lose the routing hint (the next transition, durable, follows within moments).
+#[tracing::instrument(skip(db))]
+pub async fn set_language(db: &Db, id: CallId, language: &str) -> Result<(), DbError> {
+    with_db!(db, |pool| {
+        sqlx::query("update calls set language = $1 where id = $2")
+            .bind(language)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ())?
+    });
+    Ok(())
+}
+
 /// Number of calls in each state (for metrics).
 pub async fn count_by_state(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
     let rows = with_db!(db, |pool| {

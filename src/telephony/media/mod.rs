@@ -44,7 +44,7 @@ pub use prompts::{Language, Prompt, PROMPT_CODEC};
 pub use relay::{DirectionStats, RelaySession, RelayStats, Side};
 pub use rtp::{OutStream, Packet, RtpError};
 pub use sdp::{RemoteMedia, Sdp, SdpError};
-pub use session::{CallMedia, MediaError};
+pub use session::{CallMedia, MediaError, MenuMedia};
 
 #[cfg(test)]
 mod relay_tests;

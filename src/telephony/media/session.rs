@@ -3,8 +3,11 @@
 
 use std::net::IpAddr;
 
-use super::ports::{PortError, PortPool};
+use super::g711::Codec;
+use super::menu::CallerLeg;
+use super::ports::{PortError, PortPair, PortPool};
 use super::relay::{RelaySession, RelayStats, Side};
+use super::rtp::OutStream;
 use super::sdp::{Sdp, SdpError};
 
 /// The media of a call cannot be anchored.
@@ -59,6 +62,33 @@ impl CallMedia {
         Ok(answer.for_relay(self.advertised, self.relay.local_rtp_port(Side::Caller)))
     }
 
+    /// Takes the trunk's offer for a call the service answers itself (the language
+    /// menu): binds both legs' ports but relays nothing yet, and returns our answer to
+    /// the trunk (our address, the caller leg's port, the trunk's own payload types, so
+    /// its telephone-event stays negotiated). `None` when the trunk offers no G.711: no
+    /// prompt could be played to it, and the call goes on without the menu.
+    pub fn answer_first(
+        pool: &PortPool,
+        advertised: IpAddr,
+        offer: &[u8],
+    ) -> Result<Option<(MenuMedia, Vec<u8>)>, MediaError> {
+        let offer = Sdp::parse(offer).map_err(MediaError::Offer)?;
+        let Some(codec) = offer.remote().g711() else {
+            return Ok(None);
+        };
+        let caller = pool.allocate()?;
+        let operator = pool.allocate()?;
+        let answer = offer.for_relay(advertised, caller.rtp_port());
+        let media = MenuMedia {
+            caller,
+            operator,
+            stream: OutStream::new(codec),
+            offer,
+            advertised,
+        };
+        Ok(Some((media, answer)))
+    }
+
     /// The relay, for its counts and ports.
     pub fn relay(&self) -> &RelaySession {
         &self.relay
@@ -67,5 +97,48 @@ impl CallMedia {
     /// Stops the relay, frees the ports, and returns the final counts.
     pub async fn stop(self) -> RelayStats {
         self.relay.stop().await
+    }
+}
+
+/// A call answered by the service, its ports bound, before the relay starts: the caller
+/// leg is lent to the menu, then handed to the relay.
+#[derive(Debug)]
+pub struct MenuMedia {
+    caller: PortPair,
+    operator: PortPair,
+    stream: OutStream,
+    offer: Sdp,
+    advertised: IpAddr,
+}
+
+impl MenuMedia {
+    /// The caller's leg, for the menu.
+    pub fn caller_leg(&mut self) -> CallerLeg<'_> {
+        CallerLeg {
+            socket: self.caller.rtp(),
+            remote: self.offer.remote().rtp,
+            stream: &mut self.stream,
+            telephone_event: self.offer.remote().telephone_event,
+        }
+    }
+
+    /// The law of what the caller hears from us.
+    pub fn codec(&self) -> Codec {
+        self.stream.codec()
+    }
+
+    /// Starts the relay on the same ports; returns it and the offer the phones get.
+    pub fn relay(self) -> (CallMedia, Vec<u8>) {
+        let relay = RelaySession::start(self.caller, self.operator);
+        let remote = self.offer.remote();
+        relay.set_remote(Side::Caller, remote.rtp, remote.rtcp);
+        let for_phones = self
+            .offer
+            .for_relay(self.advertised, relay.local_rtp_port(Side::Operator));
+        let media = CallMedia {
+            relay,
+            advertised: self.advertised,
+        };
+        (media, for_phones)
     }
 }

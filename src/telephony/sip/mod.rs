@@ -148,6 +148,7 @@ pub async fn start(
             overflow_timeout: Duration::from_secs(u64::from(config.overflow_ring_seconds)),
             strategy: config.ring_strategy,
             hunt: Duration::from_secs(u64::from(config.hunt_seconds)),
+            menu: config.menu,
             phones: config.phones.clone(),
             media: PortPool::from_config(&state.config.media)
                 .map_err(|e| bind_error(addr, &format!("media ports: {e}")))?,

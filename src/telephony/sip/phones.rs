@@ -1,14 +1,17 @@
 //! Which phones ring for a call: every live registration of the operators marked
 //! available on the board, and their desk phones configured without registration
-//! (`[[sip.phones]]`), grouped by operator, those available longest first.
+//! (`[[sip.phones]]`), grouped by operator, those available longest first; after the
+//! language menu, those who speak the caller's language before the others.
 
 use chrono::{DateTime, Utc};
 
 use rsipstack::transport::SipAddr;
 
 use super::call::LegError;
+use crate::auth::SpokenLanguages;
 use crate::db::{Db, DbError};
 use crate::telephony::config::StaticPhone;
+use crate::telephony::media::prompts::Language;
 use crate::with_db;
 
 /// One device to ring.
@@ -29,6 +32,16 @@ pub struct Operator {
     pub user_id: i64,
     /// Their devices.
     pub phones: Vec<Phone>,
+    /// The languages they speak.
+    pub languages: SpokenLanguages,
+}
+
+/// The operators who speak `language`, then the others, each in their own order
+/// (available longest first); either may be empty.
+pub fn by_language(operators: Vec<Operator>, language: Language) -> (Vec<Operator>, Vec<Operator>) {
+    operators
+        .into_iter()
+        .partition(|o| o.languages.speaks(language))
 }
 
 /// The available operators with at least one phone, available longest first.
@@ -37,9 +50,9 @@ pub async fn available(
     now: DateTime<Utc>,
     statics: &[StaticPhone],
 ) -> Result<Vec<Operator>, DbError> {
-    let people: Vec<(i64, String)> = with_db!(db, |pool| {
+    let people: Vec<(i64, String, String)> = with_db!(db, |pool| {
         sqlx::query_as(
-            "select u.id, u.username from users u join operator_status s on s.user_id = u.id \
+            "select u.id, u.username, u.languages from users u join operator_status s on s.user_id = u.id \
              where s.status = 'available' and u.active order by s.since, u.id",
         )
         .fetch_all(pool)
@@ -58,7 +71,7 @@ pub async fn available(
     });
     Ok(people
         .into_iter()
-        .filter_map(|(user_id, username)| {
+        .filter_map(|(user_id, username, languages)| {
             let registered =
                 bindings
                     .iter()
@@ -79,7 +92,11 @@ pub async fn available(
                     })
                 });
             let phones: Vec<Phone> = registered.chain(configured).collect();
-            (!phones.is_empty()).then_some(Operator { user_id, phones })
+            (!phones.is_empty()).then(|| Operator {
+                user_id,
+                phones,
+                languages: SpokenLanguages::from_stored(&languages),
+            })
         })
         .collect())
 }

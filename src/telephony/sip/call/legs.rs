@@ -49,6 +49,9 @@ pub(super) struct Run<'a> {
     pub(super) server: ServerInviteDialog,
     /// Operators not rung yet, in turn (one group: all at once).
     pub(super) pending: VecDeque<Vec<Phone>>,
+    /// The service answered the trunk's leg itself (the menu): it is neither told of
+    /// ringing nor answered again, and ends with a BYE rather than an error response.
+    pub(super) answered: bool,
     /// When the operators have rung long enough: the call overflows.
     pub(super) ring_until: Instant,
     /// `ringing` was recorded.
@@ -101,12 +104,18 @@ impl Run<'_> {
                 // INVITE in → the phones' INVITEs out: the service's share of the wait.
                 metrics::histogram!("helpline_sip_invite_to_ring_seconds")
                     .record(self.arrived.elapsed().as_secs_f64());
-                self.server.ringing(None, None).ok();
+                if !self.answered {
+                    self.server.ringing(None, None).ok();
+                }
                 self.ctx
                     .record(self.id, CallState::Ringing, "phones_rung", None)
                     .await;
             }
             return Some(match self.ctx.strategy {
+                // More than one group only after the menu: the others ring after a while.
+                RingStrategy::All if !self.pending.is_empty() => {
+                    (now + self.ctx.hunt).min(self.ring_until)
+                }
                 RingStrategy::All => self.ring_until,
                 RingStrategy::LongestIdle => (now + self.ctx.hunt).min(self.ring_until),
             });
@@ -130,7 +139,9 @@ impl Run<'_> {
                         self.branches
                             .insert(call_id, Branch::new(target.user_id, dialog));
                         self.mobile_rung = true;
-                        self.server.ringing(None, None).ok();
+                        if !self.answered {
+                            self.server.ringing(None, None).ok();
+                        }
                         metrics::counter!("helpline_sip_overflows_total").increment(1);
                         self.ctx
                             .record(self.id, CallState::Overflowed, why, None)
@@ -143,9 +154,8 @@ impl Run<'_> {
                 }
             }
         }
-        self.server
-            .reject(Some(StatusCode::TemporarilyUnavailable), None)
-            .ok();
+        self.end_caller_leg(StatusCode::TemporarilyUnavailable)
+            .await;
         let reason = if self.mobile_rung {
             "overflow_no_answer"
         } else {
@@ -156,6 +166,16 @@ impl Run<'_> {
             .await;
         overflow::leave_callback(&self.ctx.state, self.id, self.number.as_ref()).await;
         None
+    }
+
+    /// Ends the caller's leg without an operator: an error response, or a BYE once the
+    /// service has answered it.
+    async fn end_caller_leg(&self, status: StatusCode) {
+        if self.answered {
+            self.server.bye().await.ok();
+        } else {
+            self.server.reject(Some(status), None).ok();
+        }
     }
 
     /// A leg changed; returns the next deadline, `None` when the call is over.
@@ -185,9 +205,7 @@ impl Run<'_> {
                             tracing::warn!(call = %self.id, error = %e, "phone's SDP refused");
                             branch.dialog.bye().await.ok();
                             cancel_all(&mut self.branches, None).await;
-                            self.server
-                                .reject(Some(StatusCode::NotAcceptableHere), None)
-                                .ok();
+                            self.end_caller_leg(StatusCode::NotAcceptableHere).await;
                             self.ctx
                                 .record(self.id, CallState::Failed, "sdp_answer", None)
                                 .await;
@@ -197,7 +215,9 @@ impl Run<'_> {
                 };
                 self.winner = Some(d.call_id.clone());
                 cancel_all(&mut self.branches, self.winner.as_deref()).await;
-                if let Err(e) = self.server.accept(None, Some(answer)) {
+                if self.answered {
+                    // The trunk has had our answer since the menu: the relay bridges.
+                } else if let Err(e) = self.server.accept(None, Some(answer)) {
                     tracing::error!(call = %self.id, error = %e, "caller's leg not answered");
                 }
                 let why = if self.mobile_rung {

@@ -12,8 +12,12 @@
 //! The phones see the help-line's number, never the caller's.
 //!
 //! The audio goes through the RTP relay (`media/`): each leg's SDP is rewritten to it.
+//!
+//! With the language menu on (`menu.rs`), the service answers the trunk's leg itself
+//! first, the record goes offered → menu → queued with the language chosen, and the
+//! operators who speak it ring first; the phone that answers is then only bridged.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +40,7 @@ use super::phones::{self, Phone};
 use legs::{cancel_all, Run};
 
 mod legs;
+mod menu;
 use crate::app::AppState;
 use crate::calls::caller::e164;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Transition};
@@ -57,8 +62,11 @@ pub struct CallContext {
     pub overflow_timeout: Duration,
     /// How the operators' phones ring.
     pub strategy: RingStrategy,
-    /// With `longest_idle`, how long each operator's phones ring.
+    /// With `longest_idle`, how long each operator's phones ring; after the menu, how
+    /// long those who speak the caller's language ring before the others.
     pub hunt: Duration,
+    /// Whether the language menu is on (`[sip] menu`; each line says when).
+    pub menu: bool,
     /// Desk phones configured without registration.
     pub phones: Vec<StaticPhone>,
     /// Ports of the RTP relay.
@@ -71,7 +79,7 @@ pub struct CallContext {
 type Anchored = (Option<CallMedia>, Vec<u8>);
 
 /// The local address this host uses towards `remote` (no packet is sent).
-fn local_ip_towards(remote: SocketAddr) -> Option<IpAddr> {
+pub(super) fn local_ip_towards(remote: SocketAddr) -> Option<IpAddr> {
     let unspecified: IpAddr = if remote.is_ipv4() {
         Ipv4Addr::UNSPECIFIED.into()
     } else {
@@ -182,7 +190,19 @@ impl CallContext {
     ) {
         // The media first: a refusal is answered on the transaction itself, which then
         // absorbs the trunk's retransmissions (no dialog is set up for it).
-        let (media, offer) = match self.anchor(id, &tx) {
+        let menu = if self.menu_plays(line) {
+            self.anchor_for_menu(id, &tx)
+        } else {
+            Ok(None)
+        };
+        let anchored = match menu {
+            Ok(Some(m)) => Ok((None, Vec::new(), Some(m))),
+            Ok(None) => self
+                .anchor(id, &tx)
+                .map(|(media, offer)| (media, offer, None)),
+            Err(e) => Err(e),
+        };
+        let (media, offer, menu) = match anchored {
             Ok(m) => m,
             Err((code, why)) => {
                 tx.reply(code).await.ok();
@@ -210,6 +230,29 @@ impl CallContext {
         let mut trunk_leg = server.clone();
         tokio::spawn(async move { trunk_leg.handle(&mut trunk_tx).await });
 
+        // The menu answers the caller, then hands the caller leg's ports to the relay.
+        let answered = menu.is_some();
+        let (media, offer, language) = match menu {
+            None => (media, offer, None),
+            Some((mut menu_media, answer)) => {
+                if let Err(e) = server.accept(None, Some(answer)) {
+                    tracing::error!(call = %id, error = %e, "caller's leg not answered");
+                    self.record(id, CallState::Failed, "sip_answer", None).await;
+                    self.dialogs.remove_dialog(&server.id());
+                    return;
+                }
+                let chosen = self
+                    .language_menu(id, &mut menu_media, &mut states, &trunk_call_id)
+                    .await;
+                let Some(language) = chosen else {
+                    self.dialogs.remove_dialog(&server.id());
+                    return;
+                };
+                let (media, offer) = menu_media.relay();
+                (Some(media), offer, Some(language))
+            }
+        };
+
         // The call is queued while the phones to ring are read: two round trips at once,
         // not one after the other, before the first phone rings.
         let (_, available) = tokio::join!(
@@ -224,13 +267,7 @@ impl CallContext {
             }
         };
         let nobody = operators.is_empty();
-        let pending: VecDeque<Vec<Phone>> = match self.strategy {
-            RingStrategy::All if nobody => VecDeque::new(),
-            RingStrategy::All => {
-                VecDeque::from([operators.into_iter().flat_map(|o| o.phones).collect()])
-            }
-            RingStrategy::LongestIdle => operators.into_iter().map(|o| o.phones).collect(),
-        };
+        let pending = menu::ring_order(operators, self.strategy, language);
         let mut run = Run {
             ctx: self,
             id,
@@ -240,6 +277,7 @@ impl CallContext {
             states: states_tx,
             server,
             pending,
+            answered,
             ring_until: Instant::now() + self.ring_timeout,
             ringing: false,
             arrived,
