@@ -1,0 +1,144 @@
+//! The language menu with real peers: sipp plays the trunk (its own RFC 2833 recording
+//! of key 2, or no key at all) and the operators' phones; a UDP receiver in the test
+//! stands for the caller's ear. The call record keeps the language, the operator who
+//! speaks it is rung first, and the caller hears the prompts.
+
+use std::time::Duration;
+
+use helpline::auth::{manage, SpokenLanguages};
+use helpline::calls::CallState;
+use helpline::telephony::media::g711::Codec;
+use helpline::telephony::media::tone;
+use tokio::net::UdpSocket;
+
+use crate::helpers::{Backend, TestApp};
+use crate::sip_calls::{free_port, operator_with_phone, passed, scenario, sip_app, sipp, the_call};
+
+/// sipp as the trunk calling `target`, its SDP naming `sink` as where the caller hears.
+fn trunk(name: &str, target: std::net::SocketAddr, sink: u16) -> tokio::process::Child {
+    let mut cmd = tokio::process::Command::new("sipp");
+    cmd.arg("-sf")
+        .arg(scenario(name))
+        .arg(target.to_string())
+        .args(["-i", "127.0.0.1", "-p", &free_port().to_string(), "-m", "1"])
+        .args(["-mp", &free_port().to_string()])
+        .args(["-key", "sink", &sink.to_string()])
+        .args(["-timeout", "60s", "-timeout_error", "-nostdin"])
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd.spawn().expect("sipp runs (Debian package sip-tester)")
+}
+
+/// What the caller hears: the samples of the PCMU packets reaching `sink`, until
+/// nothing has come for two seconds.
+async fn listen(sink: UdpSocket) -> Vec<i16> {
+    let mut samples = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(Ok(len)) = tokio::time::timeout(Duration::from_secs(2), sink.recv(&mut buf)).await
+    {
+        if len > 12 && buf[1] & 0x7f == 0 {
+            samples.extend(buf[12..len].iter().map(|b| Codec::Pcmu.decode_sample(*b)));
+        }
+    }
+    samples
+}
+
+async fn language_of_the_call(app: &TestApp) -> Option<String> {
+    helpline::with_db!(&app.db, |pool| {
+        sqlx::query_scalar("select language from calls where channel = 'sip'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    })
+}
+
+async fn menu_app() -> Option<TestApp> {
+    sip_app(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__MENU", "true"),
+            ("HELPLINE__SIP__RING_TIMEOUT_SECONDS", "10"),
+            ("HELPLINE__SIP__HUNT_SECONDS", "4"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_2_chooses_english_and_the_operator_who_speaks_it_rings_first() {
+    let Some(app) = menu_app().await else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    // Anna, available longest, speaks Italian only; Bruno speaks English too.
+    let anna_port = free_port();
+    let anna_phone = UdpSocket::bind(("127.0.0.1", anna_port)).await.unwrap();
+    operator_with_phone(&app, "anna", anna_port).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let bruno_port = free_port();
+    let bruno = operator_with_phone(&app, "bruno", bruno_port).await;
+    manage::set_languages(&app.db, bruno, &SpokenLanguages::parse("it,en").unwrap())
+        .await
+        .unwrap();
+
+    let ear = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sink = ear.local_addr().unwrap().port();
+    let heard = tokio::spawn(listen(ear));
+    let bruno_phone = sipp("phone_answer", None, bruno_port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let caller = trunk("trunk_menu_key", sip, sink);
+    passed(bruno_phone, "bruno's phone").await;
+    passed(caller, "the trunk's call with key 2").await;
+
+    let (state, answered_by, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Ended.as_str(), "{events:?}");
+    assert_eq!(answered_by, Some(bruno));
+    assert_eq!(
+        events,
+        ["offered", "menu", "queued", "ringing", "answered", "ended"]
+    );
+    assert_eq!(language_of_the_call(&app).await.as_deref(), Some("en"));
+    let mut buf = [0u8; 2048];
+    assert!(
+        anna_phone.try_recv(&mut buf).is_err(),
+        "Anna, who speaks no English, was not rung while Bruno's phone rang"
+    );
+    let samples = heard.await.unwrap();
+    assert!(
+        samples.len() >= 8000,
+        "a second of prompt at least: {}",
+        samples.len()
+    );
+    assert!(tone::rms(&samples) > 300.0, "the prompt is no silence");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_key_means_italian() {
+    let Some(app) = menu_app().await else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    let anna_port = free_port();
+    let anna = operator_with_phone(&app, "anna", anna_port).await;
+    let ear = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sink = ear.local_addr().unwrap().port();
+    let heard = tokio::spawn(listen(ear));
+    let caller = trunk("trunk_menu_no_key", sip, sink);
+    // The phone rings after the welcome, the menu and the wait (about 33 s): its sipp
+    // starts later, within its own 30 s limit.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let anna_phone = sipp("phone_answer", None, anna_port);
+    passed(caller, "the trunk's call without a key").await;
+    passed(anna_phone, "anna's phone").await;
+    let (state, answered_by, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Ended.as_str(), "{events:?}");
+    assert_eq!(answered_by, Some(anna));
+    assert_eq!(language_of_the_call(&app).await.as_deref(), Some("it"));
+    let samples = heard.await.unwrap();
+    // The welcome and the whole menu: more than 25 s of audio.
+    assert!(samples.len() > 25 * 8000, "{}", samples.len());
+    assert!(tone::rms(&samples) > 300.0);
+}
