@@ -1,5 +1,5 @@
 //! The language menu with real peers: sipp plays the trunk (its own RFC 2833 recording
-//! of key 2, or no key at all) and the operators' phones; a UDP receiver in the test
+//! of key 2, a key as SIP INFO, or no key at all) and the operators' phones; a UDP receiver in the test
 //! stands for the caller's ear. The call record keeps the language, the operator who
 //! speaks it is rung first, and the caller hears the prompts.
 
@@ -141,4 +141,28 @@ async fn no_key_means_italian() {
     // The welcome and the whole menu: more than 25 s of audio.
     assert!(samples.len() > 25 * 8000, "{}", samples.len());
     assert!(tone::rms(&samples) > 300.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_sent_as_sip_info_chooses_too() {
+    let Some(app) = menu_app().await else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    let port = free_port();
+    let chloe = operator_with_phone(&app, "chloe", port).await;
+    manage::set_languages(&app.db, chloe, &SpokenLanguages::parse("it,fr").unwrap())
+        .await
+        .unwrap();
+    let ear = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sink = ear.local_addr().unwrap().port();
+    let phone = sipp("phone_answer", None, port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let caller = trunk("trunk_menu_info", sip, sink);
+    passed(phone, "chloe's phone").await;
+    passed(caller, "the trunk's call with key 3 as SIP INFO").await;
+    let (state, answered_by, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Ended.as_str(), "{events:?}");
+    assert_eq!(answered_by, Some(chloe));
+    assert_eq!(language_of_the_call(&app).await.as_deref(), Some("fr"));
 }
