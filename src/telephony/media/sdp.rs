@@ -113,6 +113,38 @@ impl Sdp {
         &self.remote
     }
 
+    /// The same SDP with only these payload types on the audio stream (and only their
+    /// `a=rtpmap` and `a=fmtp`), in the peer's order. When the service answers a call
+    /// itself, both legs must end up with the one law it plays prompts in: the trunk is
+    /// answered with it, and the phones are offered nothing else.
+    pub fn only(&self, keep: &[u8]) -> Sdp {
+        let mut desc = self.desc.clone();
+        if let Some(media) = desc.media_descriptions.get_mut(self.audio) {
+            media
+                .media_name
+                .formats
+                .retain(|f| f.parse::<u8>().is_ok_and(|pt| keep.contains(&pt)));
+            media.attributes.retain(|a| {
+                if a.key != "rtpmap" && a.key != "fmtp" {
+                    return true;
+                }
+                a.value
+                    .as_deref()
+                    .and_then(|v| v.split_whitespace().next())
+                    .and_then(|pt| pt.parse::<u8>().ok())
+                    .is_some_and(|pt| keep.contains(&pt))
+            });
+        }
+        let mut remote = self.remote.clone();
+        remote.payload_types.retain(|pt| keep.contains(pt));
+        remote.telephone_event = remote.telephone_event.filter(|pt| keep.contains(pt));
+        Sdp {
+            desc,
+            audio: self.audio,
+            remote,
+        }
+    }
+
     /// The SDP to send on the other leg: our address in `o=` and every `c=`, our RTP
     /// port on the relayed audio stream, port 0 (refused) on any other stream, and no
     /// attribute that would bypass the relay. Payload types and their `a=rtpmap` and

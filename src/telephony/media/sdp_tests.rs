@@ -272,3 +272,17 @@ fn the_audio_we_send_is_in_the_g711_law_the_peer_lists_first() {
     assert_eq!(g711(TRUNK), Some(Codec::Pcma));
     assert_eq!(g711(&SIPP.replace("RTP/AVP 0", "RTP/AVP 18")), None);
 }
+
+#[test]
+fn keeping_one_law_and_telephone_event_drops_the_other_law_and_its_rtpmap() {
+    let offer = Sdp::parse(crlf(BARESIP).as_bytes()).unwrap();
+    let only = offer.only(&[8, 101]);
+    assert_eq!(only.remote().payload_types, vec![8, 101]);
+    assert_eq!(only.remote().telephone_event, Some(101));
+    let out = text(&only.for_relay(ours(), 20000));
+    assert!(out.contains("m=audio 20000 RTP/AVP 8 101\r\n"), "{out}");
+    assert!(!out.contains("PCMU"), "{out}");
+    assert!(out.contains("a=rtpmap:8 PCMA/8000"), "{out}");
+    assert!(out.contains("a=rtpmap:101 telephone-event/8000"), "{out}");
+    assert!(out.contains("b=AS:64"), "{out}");
+}

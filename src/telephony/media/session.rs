@@ -64,8 +64,8 @@ impl CallMedia {
 
     /// Takes the trunk's offer for a call the service answers itself (the language
     /// menu): binds both legs' ports but relays nothing yet, and returns our answer to
-    /// the trunk (our address, the caller leg's port, the trunk's own payload types, so
-    /// its telephone-event stays negotiated). `None` when the trunk offers no G.711: no
+    /// the trunk (our address, the caller leg's port, the G.711 law the trunk prefers and
+    /// its telephone-event, which the phones are then offered alone). `None` when the trunk offers no G.711: no
     /// prompt could be played to it, and the call goes on without the menu.
     pub fn answer_first(
         pool: &PortPool,
@@ -76,6 +76,12 @@ impl CallMedia {
         let Some(codec) = offer.remote().g711() else {
             return Ok(None);
         };
+        // One law end to end: the prompts' stream and the phone's must agree with what
+        // the trunk was answered, as no phone's answer is passed on any more.
+        let keep: Vec<u8> = std::iter::once(codec.payload_type())
+            .chain(offer.remote().telephone_event)
+            .collect();
+        let offer = offer.only(&keep);
         let caller = pool.allocate()?;
         let operator = pool.allocate()?;
         let answer = offer.for_relay(advertised, caller.rtp_port());
