@@ -405,18 +405,7 @@ fn main() {
                 .expect("start the service"),
         );
         let base = format!("http://127.0.0.1:{port}");
-        let probe = Client::new();
-        let mut ready = false;
-        for _ in 0..400 {
-            if let Ok(r) = probe.get(format!("{base}/readyz")).send().await {
-                if r.status() == 200 {
-                    ready = true;
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(ready, "the service did not become ready");
+        service::wait_ready(&base, Duration::from_secs(20)).await;
 
         seed_calls(&base, &token, args.calls).await;
         // Sign-in hashes the password (argon2id): a few at a time, as a shift starts.

@@ -103,17 +103,7 @@ fn main() {
             .redirect(Policy::none())
             .build()
             .expect("client");
-        let mut ready = false;
-        for _ in 0..1200 {
-            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-                if r.status() == 200 {
-                    ready = true;
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(ready, "the service did not become ready");
+        service::wait_ready(&base, Duration::from_secs(60)).await;
         let login = client
             .get(format!("{base}/login"))
             .send()

@@ -108,3 +108,19 @@ pub fn location(r: &reqwest::Response) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// Waits until the service at `base` answers `/readyz` with 200, for at most `within`;
+/// panics otherwise (a bench without its service has nothing to measure).
+pub async fn wait_ready(base: &str, within: std::time::Duration) {
+    let probe = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < within {
+        if let Ok(r) = probe.get(format!("{base}/readyz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the service did not become ready within {within:?}");
+}

@@ -7,25 +7,7 @@ use std::time::Duration;
 use crate::helpers::{sigterm, Backend, TestDb};
 
 fn helpline(db: &TestDb, config: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPLINE") || k == "DATABASE_URL")
-    {
-        cmd.env_remove(k);
-    }
-    cmd.env(
-        "HELPLINE_CONFIG",
-        config.unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml")),
-    )
-    .env(
-        "HELPLINE__DIRECTORY__PATH",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/config/directory.toml"),
-    )
-    .env(
-        "HELPLINE__PRIVACY__CALLER_HASH_KEY",
-        "test-key-test-key-test-key-test-key",
-    )
-    .env("DATABASE_URL", &db.url);
-    cmd
+    crate::helpers::helpline_process(&db.url, config)
 }
 
 fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {

@@ -19,25 +19,7 @@ const FROM: &str = "2025-01-01";
 const TO: &str = "2025-12-31";
 
 fn helpline(db: &TestDb) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPLINE") || k == "DATABASE_URL")
-    {
-        cmd.env_remove(k);
-    }
-    cmd.env(
-        "HELPLINE_CONFIG",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml"),
-    )
-    .env(
-        "HELPLINE__DIRECTORY__PATH",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/config/directory.toml"),
-    )
-    .env(
-        "HELPLINE__PRIVACY__CALLER_HASH_KEY",
-        "test-key-test-key-test-key-test-key",
-    )
-    .env("DATABASE_URL", &db.url);
-    cmd
+    crate::helpers::helpline_process(&db.url, None)
 }
 
 fn generate(db: &TestDb) -> std::process::Output {

@@ -372,3 +372,27 @@ pub async fn database_as_text(db: &Db) -> String {
         }
     }
 }
+
+/// A `helpline` process with the test configuration (or `config`) on the database at
+/// `url`; nothing from the outer environment steers it.
+pub fn helpline_process(url: &str, config: Option<&str>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_helpline"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPLINE") || k == "DATABASE_URL")
+    {
+        cmd.env_remove(k);
+    }
+    cmd.env(
+        "HELPLINE_CONFIG",
+        config.unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml")),
+    )
+    .env(
+        "HELPLINE__DIRECTORY__PATH",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/directory.toml"),
+    )
+    .env(
+        "HELPLINE__PRIVACY__CALLER_HASH_KEY",
+        "test-key-test-key-test-key-test-key",
+    )
+    .env("DATABASE_URL", url);
+    cmd
+}

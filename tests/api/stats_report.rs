@@ -171,25 +171,7 @@ both_backends!(
 
 /// `helpline` with the test configuration on `url`, nothing from the environment.
 fn helpline(url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HELPLINE") || k == "DATABASE_URL")
-    {
-        cmd.env_remove(k);
-    }
-    cmd.env(
-        "HELPLINE_CONFIG",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml"),
-    )
-    .env(
-        "HELPLINE__DIRECTORY__PATH",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/config/directory.toml"),
-    )
-    .env(
-        "HELPLINE__PRIVACY__CALLER_HASH_KEY",
-        "test-key-test-key-test-key-test-key",
-    )
-    .env("DATABASE_URL", url);
-    cmd
+    crate::helpers::helpline_process(url, None)
 }
 
 /// Runs `helpline report --from … --to … ARGS`: exit status, stdout, stderr.

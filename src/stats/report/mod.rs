@@ -262,6 +262,32 @@ pub fn file_stem(scope: &Scope, word: &str) -> String {
     }
 }
 
+/// Why a period was refused, for the console, in its language.
+pub fn period_message(e: &PeriodError, lang: Lang) -> String {
+    match e {
+        PeriodError::NotADate { field } => {
+            let which = match *field {
+                "from" => lang.pick("«Dal»", "“From”"),
+                _ => lang.pick("«Al»", "“To”"),
+            };
+            format!(
+                "{which} {}",
+                lang.pick(
+                    "non è una data valida: usa il formato AAAA-MM-GG.",
+                    "is not a valid date: use the YYYY-MM-DD format."
+                )
+            )
+        }
+        PeriodError::Reversed => lang
+            .pick(
+                "La data di inizio è dopo la data di fine.",
+                "The start date is after the end date.",
+            )
+            .to_string(),
+        PeriodError::NoMidnight(d) => format!("{d}: {e}"),
+    }
+}
+
 /// Whole seconds, with minutes past the first one: `45 s`, `5 min 12 s`.
 pub fn duration(seconds: f64) -> String {
     let s = seconds.round() as i64;
@@ -328,25 +354,7 @@ impl ReportError {
     /// The message for the console, in its language (storage errors are handled apart).
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            ReportError::Period(PeriodError::NotADate { field }) => {
-                let which = match *field {
-                    "from" => lang.pick("«Dal»", "“From”"),
-                    _ => lang.pick("«Al»", "“To”"),
-                };
-                format!(
-                    "{which} {}",
-                    lang.pick(
-                        "non è una data valida: usa il formato AAAA-MM-GG.",
-                        "is not a valid date: use the YYYY-MM-DD format."
-                    )
-                )
-            }
-            ReportError::Period(PeriodError::Reversed) => lang
-                .pick(
-                    "La data di inizio è dopo la data di fine.",
-                    "The start date is after the end date.",
-                )
-                .to_string(),
+            ReportError::Period(e) => period_message(e, lang),
             ReportError::UnknownTerritory(_) => lang
                 .pick(
                     "Territorio sconosciuto: scegline uno dall'elenco.",

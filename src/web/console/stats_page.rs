@@ -19,7 +19,8 @@ use super::stats_sections::{
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::stats::calls::{CallFigures, Spread};
-use crate::stats::{dashboard_within, Period, PeriodError, Scope, ZONE};
+use crate::stats::report::{duration, period_message, ReportError};
+use crate::stats::{dashboard_within, Period, Scope, ZONE};
 use crate::web::i18n::Lang;
 
 /// How long a page may spend counting days written to since they were last counted,
@@ -173,13 +174,7 @@ pub async fn show(
         }
     };
     if !page.territory.is_empty() && directory.territory(&page.territory).is_none() {
-        page.error = Some(
-            lang.pick(
-                "Territorio sconosciuto: scegline uno dall'elenco.",
-                "Unknown territory: choose one from the list.",
-            )
-            .to_string(),
-        );
+        page.error = Some(ReportError::UnknownTerritory(page.territory.clone()).message(lang));
         return (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response();
     }
     let scope = Scope {
@@ -203,31 +198,6 @@ pub async fn show(
     page.mediation = Some(mediation_view(&figures.mediation, lang));
     page.referrals = Some(referrals_view(&figures.referrals, &directory, lang));
     render(&page)
-}
-
-fn period_message(e: &PeriodError, lang: Lang) -> String {
-    match e {
-        PeriodError::NotADate { field } => {
-            let which = match *field {
-                "from" => lang.pick("«Dal»", "“From”"),
-                _ => lang.pick("«Al»", "“To”"),
-            };
-            format!(
-                "{which} {}",
-                lang.pick(
-                    "non è una data valida: usa il formato AAAA-MM-GG.",
-                    "is not a valid date: use the YYYY-MM-DD format."
-                )
-            )
-        }
-        PeriodError::Reversed => lang
-            .pick(
-                "La data di inizio è dopo la data di fine.",
-                "The start date is after the end date.",
-            )
-            .to_string(),
-        PeriodError::NoMidnight(d) => format!("{d}: {e}"),
-    }
 }
 
 fn view(f: &CallFigures, lang: Lang) -> CallsView {
@@ -289,16 +259,6 @@ pub(super) fn spread_view(s: &Spread) -> SpreadView {
     }
 }
 
-/// Whole seconds, with minutes past the first one: `45 s`, `5 min 12 s`.
-fn duration(seconds: f64) -> String {
-    let s = seconds.round() as i64;
-    if s < 60 {
-        format!("{s} s")
-    } else {
-        format!("{} min {} s", s / 60, s % 60)
-    }
-}
-
 fn weekdays(lang: Lang) -> [&'static str; 7] {
     match lang {
         Lang::It => [
@@ -319,16 +279,5 @@ fn weekdays(lang: Lang) -> [&'static str; 7] {
             "Saturday",
             "Sunday",
         ],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_show_minutes_past_the_first() {
-        assert_eq!(duration(45.0), "45 s");
-        assert_eq!(duration(312.4), "5 min 12 s");
     }
 }
