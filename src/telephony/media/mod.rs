@@ -17,8 +17,10 @@
 //! - `player.rs`: a recorded prompt played as paced RTP, until a key stops it;
 //! - `menu.rs`: the language menu on the caller's leg, chosen by key or Italian;
 //! - `mixer.rs`: a conference, each party hearing the others and never itself;
+//! - `conference.rs`: that mix live on the call's ports, paced, with a mediator's leg;
 //! - `tone.rs`: sine tones and a Goertzel detector, to test who hears what.
 
+pub mod conference;
 pub mod config;
 pub mod dtmf;
 pub mod g711;
@@ -33,6 +35,7 @@ pub mod sdp;
 pub mod session;
 pub mod tone;
 
+pub use conference::{Conference, ConferenceLeg, ConferenceStats, PartyRemote, PartyStats};
 pub use config::MediaConfig;
 pub use dtmf::{key_from_info, DtmfDetector, DtmfError, Key, TelephoneEvent};
 pub use g711::Codec;
@@ -41,11 +44,13 @@ pub use mixer::{Mixer, MixerError, PartyId};
 pub use player::{play, Played};
 pub use ports::{PortError, PortPair, PortPool};
 pub use prompts::{Language, Prompt, PROMPT_CODEC};
-pub use relay::{DirectionStats, RelaySession, RelayStats, Side};
+pub use relay::{DirectionStats, RelayLeg, RelaySession, RelayStats, Side};
 pub use rtp::{OutStream, Packet, RtpError};
 pub use sdp::{RemoteMedia, Sdp, SdpError};
 pub use session::{CallMedia, MediaError, MenuMedia};
 
+#[cfg(test)]
+mod conference_tests;
 #[cfg(test)]
 mod relay_tests;
 #[cfg(test)]

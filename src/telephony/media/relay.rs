@@ -8,9 +8,9 @@
 //! remote is known; from then on packets from any other source are dropped, so nobody
 //! spraying the port range can inject audio into a call.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -214,6 +214,27 @@ impl RelaySession {
 
     /// Stops relaying and frees the ports before returning; the final counts.
     pub async fn stop(mut self) -> RelayStats {
+        self.halt().await;
+        // The tasks' references are gone: dropping `self` drops the last ones, which
+        // closes the sockets and returns the ports to the pool.
+        self.stats()
+    }
+
+    /// Stops relaying and hands back both legs, caller's first, sockets still bound and
+    /// ports still taken, so that the call can go on on the same ports in another shape
+    /// (a conference when a mediator joins): the trunk and the phone keep sending where
+    /// they send, and keep hearing us from where they hear us, without a re-INVITE.
+    pub async fn into_legs(mut self) -> [RelayLeg; 2] {
+        self.halt().await;
+        let [caller, operator] = self.legs.clone();
+        // Our own references go with `self`: the clones are then the only ones left.
+        drop(self);
+        [RelayLeg::take(caller).await, RelayLeg::take(operator).await]
+    }
+
+    /// Aborts the relay's tasks and waits until they are gone, and with them their
+    /// references to the legs.
+    async fn halt(&mut self) {
         let tasks = std::mem::take(&mut self.tasks);
         for task in &tasks {
             task.abort();
@@ -222,9 +243,6 @@ impl RelaySession {
             // Cancelled, as asked: nothing to report.
             let _ = task.await;
         }
-        // The tasks' references are gone: dropping `self` drops the last ones, which
-        // closes the sockets and returns the ports to the pool.
-        self.stats()
     }
 }
 
@@ -232,6 +250,58 @@ impl Drop for RelaySession {
     fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
+        }
+    }
+}
+
+/// A leg of a stopped relay: its ports, still bound, and what the relay knew of its
+/// remote. See [`RelaySession::into_legs`].
+#[derive(Debug)]
+pub struct RelayLeg {
+    /// Our RTP/RTCP pair on this leg; its ports stay taken in the pool until dropped.
+    pub pair: PortPair,
+    /// Where the leg's RTP goes: the real source once latched, else the SDP's address;
+    /// [`NO_REMOTE`] if the leg's SDP never came.
+    pub remote_rtp: SocketAddr,
+    /// The same for RTCP.
+    pub remote_rtcp: SocketAddr,
+    /// Whether the RTP remote latched (a packet came from it), so that whoever takes
+    /// the leg over accepts that source only, as the relay did.
+    pub latched: bool,
+    /// What the relay received on this leg.
+    pub received: DirectionStats,
+}
+
+/// The remote of a leg whose SDP never came: 0.0.0.0:0, where nothing is sent (as for
+/// a stream on hold) and from where nothing is accepted.
+pub const NO_REMOTE: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+
+impl RelayLeg {
+    /// The leg out of its `Arc`. The relay's tasks, the only other holders, have been
+    /// awaited: the first try succeeds. Yielding rather than failing keeps the ports in
+    /// hand even if a runtime were ever to drop an aborted task's future late.
+    async fn take(mut shared: Arc<Leg>) -> Self {
+        let leg = loop {
+            match Arc::try_unwrap(shared) {
+                Ok(leg) => break leg,
+                Err(still_shared) => {
+                    shared = still_shared;
+                    tokio::task::yield_now().await;
+                }
+            }
+        };
+        let received = leg.received.snapshot();
+        // Two addresses and two flags, consistent after any panic: keep using them.
+        let remote = leg
+            .remote
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        Self {
+            pair: leg.pair,
+            remote_rtp: remote.rtp.addr.unwrap_or(NO_REMOTE),
+            remote_rtcp: remote.rtcp.addr.unwrap_or(NO_REMOTE),
+            latched: remote.rtp.latched,
+            received,
         }
     }
 }
