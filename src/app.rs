@@ -13,6 +13,7 @@ use crate::jobs::Jobs;
 use crate::referral::directory::DirectoryHandle;
 use crate::referral::escalation::Escalation;
 use crate::referral::links::LinkSigner;
+use crate::telephony::live::LiveCalls;
 use crate::triage::questionnaire::Questionnaire;
 use crate::triage::TriageRules;
 use crate::web::console::live::BoardFeed;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub links: Arc<LinkSigner>,
     /// The live call board's feed.
     pub board: BoardFeed,
+    /// The SIP calls in progress on this node, for the console's commands.
+    pub live: LiveCalls,
     /// Cancelled when the service stops: ends long-lived responses.
     pub shutdown: CancellationToken,
     /// Renders Prometheus metrics.

@@ -183,6 +183,12 @@ pub struct LineConfig {
     /// `always`, `never`, or a daily window on the Rome clock such as `20:00-08:00`.
     #[serde(default = "menu_always")]
     pub menu: String,
+    /// When the line is open, in the same form as `menu`: `always` (the help-line's
+    /// 24 hours), or a daily window such as `08:00-20:00`. A call to a closed line is
+    /// answered with the closed-line message (the emergency number, 112) in Italian
+    /// and English, and leaves a callback task when the number was given.
+    #[serde(default = "menu_always")]
+    pub open: String,
 }
 
 fn menu_always() -> String {
@@ -194,6 +200,13 @@ impl LineConfig {
     /// so here it can only be valid; `never` would be the safe reading anyway).
     pub fn menu_schedule(&self) -> MenuSchedule {
         MenuSchedule::parse(&self.menu).unwrap_or(MenuSchedule::Never)
+    }
+
+    /// The `open` setting read (checked at start like `menu`; a line is read as open
+    /// rather than closed if it ever were not, since a call must not be turned away by
+    /// a slip).
+    pub fn open_schedule(&self) -> MenuSchedule {
+        MenuSchedule::parse(&self.open).unwrap_or(MenuSchedule::Always)
     }
 }
 
@@ -371,6 +384,21 @@ impl Config {
                 "expected at least 1",
             ));
         }
+        if self.sip.hold_announce_every_seconds < 10 {
+            // Shorter, the announcement would never let the music be heard.
+            return Err(ConfigError::key(
+                src,
+                "sip.hold_announce_every_seconds",
+                "expected at least 10",
+            ));
+        }
+        if self.sip.menu_wait_seconds > 30 {
+            return Err(ConfigError::key(
+                src,
+                "sip.menu_wait_seconds",
+                "expected at most 30 (a caller hearing silence longer hangs up)",
+            ));
+        }
         if let Err(message) = self.sip.outbound_target() {
             return Err(ConfigError::key(src, "sip.outbound", message));
         }
@@ -500,6 +528,9 @@ impl Config {
             }
             if let Err(message) = MenuSchedule::parse(&line.menu) {
                 return Err(ConfigError::key(src, &format!("lines[{i}].menu"), message));
+            }
+            if let Err(message) = MenuSchedule::parse(&line.open) {
+                return Err(ConfigError::key(src, &format!("lines[{i}].open"), message));
             }
         }
         self.notify.validate()?;

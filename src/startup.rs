@@ -22,6 +22,7 @@ use crate::referral::links::LinkSigner;
 use crate::referral::notify::{Emailer, SmsClient};
 use crate::referral::working_time::Calendar;
 use crate::referral::Directory;
+use crate::telephony::live::LiveCalls;
 use crate::telephony::sip::{self, SipServer};
 use crate::triage::questionnaire::Questionnaire;
 use crate::triage::TriageRules;
@@ -231,6 +232,7 @@ pub async fn build_state(config: Config) -> Result<AppState, Error> {
     Ok(AppState {
         calls,
         board,
+        live: LiveCalls::new(),
         questionnaire: Arc::new(questionnaire),
         links,
         clock,

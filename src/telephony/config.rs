@@ -63,9 +63,31 @@ pub struct SipConfig {
     /// (each line's `menu` then says when); off: they ring at once.
     #[serde(default)]
     pub menu: bool,
+    /// How long the menu waits for a key once it has been played; then Italian.
+    #[serde(default = "menu_wait")]
+    pub menu_wait_seconds: u32,
+    /// After the menu, while the phones ring: hold music alone for this long before
+    /// "all operators are busy" and the caller's place in the queue are first said.
+    #[serde(default = "hold_first")]
+    pub hold_announce_after_seconds: u32,
+    /// Then the announcement comes again this often.
+    #[serde(default = "hold_every")]
+    pub hold_announce_every_seconds: u32,
     /// Desk phones that do not register, rung when their operator is available.
     #[serde(default)]
     pub phones: Vec<StaticPhone>,
+}
+
+fn menu_wait() -> u32 {
+    5
+}
+
+fn hold_first() -> u32 {
+    10
+}
+
+fn hold_every() -> u32 {
+    30
 }
 
 /// How the available operators' phones ring.

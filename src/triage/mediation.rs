@@ -1,7 +1,9 @@
 //! Requests for a linguistic-cultural mediator: asked by the operator for a language,
 //! then moved through their states with a time for each (requested → accepted → joined
-//! or called back → closed; unanswered → the next mediator). The state machine is here;
-//! the console and, later, the notifications drive it.
+//! or called back → closed; unanswered → the next mediator). A mediator dialled into a
+//! live call from the console goes requested → ringing → joined → left, moved by the
+//! call itself (`telephony::sip::call`). The state machine is here; the console, the
+//! notifications and the call drive it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,8 +21,13 @@ pub enum MediationState {
     Requested,
     /// A mediator said yes.
     Accepted,
+    /// The mediator's phone is ringing: dialled into the live call through the trunk.
+    Ringing,
     /// The mediator is on the call.
     Joined,
+    /// The mediator was on the call and has left it (dropped by the operator, or hung
+    /// up); the call may go on without them.
+    Left,
     /// The mediator will call back (through the help-line).
     CalledBack,
     /// The mediator tried did not answer: try the next one.
@@ -31,10 +38,12 @@ pub enum MediationState {
 
 impl MediationState {
     /// Every state.
-    pub const ALL: [MediationState; 6] = [
+    pub const ALL: [MediationState; 8] = [
         MediationState::Requested,
         MediationState::Accepted,
+        MediationState::Ringing,
         MediationState::Joined,
+        MediationState::Left,
         MediationState::CalledBack,
         MediationState::Unanswered,
         MediationState::Closed,
@@ -45,7 +54,9 @@ impl MediationState {
         match self {
             MediationState::Requested => "requested",
             MediationState::Accepted => "accepted",
+            MediationState::Ringing => "ringing",
             MediationState::Joined => "joined",
+            MediationState::Left => "left",
             MediationState::CalledBack => "called_back",
             MediationState::Unanswered => "unanswered",
             MediationState::Closed => "closed",
@@ -57,7 +68,9 @@ impl MediationState {
         match self {
             MediationState::Requested => ("richiesta", "requested"),
             MediationState::Accepted => ("accettata", "accepted"),
+            MediationState::Ringing => ("il telefono squilla", "ringing"),
             MediationState::Joined => ("in chiamata", "joined"),
+            MediationState::Left => ("uscita dalla chiamata", "left the call"),
             MediationState::CalledBack => ("richiamerà", "will call back"),
             MediationState::Unanswered => ("nessuna risposta", "unanswered"),
             MediationState::Closed => ("chiusa", "closed"),
@@ -68,16 +81,30 @@ impl MediationState {
     pub fn next(self) -> &'static [MediationState] {
         use MediationState::*;
         match self {
-            Requested | Unanswered => &[Accepted, Unanswered, Closed],
-            Accepted => &[Joined, CalledBack, Unanswered, Closed],
-            Joined | CalledBack => &[Closed],
+            Requested | Unanswered => &[Accepted, Ringing, Unanswered, Closed],
+            Accepted => &[Ringing, Joined, CalledBack, Unanswered, Closed],
+            // Dialled into the call: they answer, or not.
+            Ringing => &[Joined, Unanswered, Closed],
+            Joined => &[Left, Closed],
+            // Dropped from the call, they may be dialled in again.
+            Left => &[Ringing, Closed],
+            CalledBack => &[Closed],
             Closed => &[],
         }
     }
 
     /// Whether moving to `to` needs the mediator concerned.
     pub fn names_mediator(to: MediationState) -> bool {
-        matches!(to, MediationState::Accepted | MediationState::Unanswered)
+        matches!(
+            to,
+            MediationState::Accepted | MediationState::Unanswered | MediationState::Ringing
+        )
+    }
+
+    /// Whether an operator may set this state by hand in the console. A mediator's
+    /// phone ringing, or leaving the call, is what the call itself reports.
+    pub fn manual(self) -> bool {
+        !matches!(self, MediationState::Ringing | MediationState::Left)
     }
 }
 
@@ -311,11 +338,12 @@ pub async fn open_requests(db: &Db) -> Result<Vec<Mediation>, MediationError> {
     Ok(out)
 }
 
-/// Mediators engaged now (accepted or on a call), so not free for another request.
+/// Mediators engaged now (accepted, being dialled, or on a call), so not free for
+/// another request.
 pub async fn engaged_mediators(db: &Db) -> Result<Vec<String>, MediationError> {
     Ok(with_db!(db, |pool| sqlx::query_scalar(
         "select distinct mediator_code from mediation_requests \
-         where state in ('accepted', 'joined') and mediator_code is not null"
+         where state in ('accepted', 'ringing', 'joined') and mediator_code is not null"
     )
     .fetch_all(pool)
     .await?))
@@ -338,5 +366,21 @@ mod tests {
             "nobody joins before accepting"
         );
         assert!(Closed.next().is_empty());
+    }
+
+    #[test]
+    fn a_mediator_dialled_into_the_call_rings_joins_and_leaves() {
+        use MediationState::*;
+        assert!(Requested.next().contains(&Ringing));
+        assert!(Ringing.next().contains(&Joined));
+        assert!(Ringing.next().contains(&Unanswered), "nobody answered");
+        assert!(Joined.next().contains(&Left));
+        assert!(Left.next().contains(&Ringing), "dialled in again");
+        assert!(!Requested.next().contains(&Left));
+        assert!(MediationState::names_mediator(Ringing));
+        assert!(!Ringing.manual() && !Left.manual() && Joined.manual());
+        for s in MediationState::ALL {
+            assert_eq!(s.as_str().parse::<MediationState>().unwrap(), s);
+        }
     }
 }

@@ -28,6 +28,7 @@ mod rota_page;
 mod sip;
 mod sip_calls;
 mod sip_media;
+mod sip_mediation;
 mod sip_menu;
 mod sip_overflow;
 mod sip_routing;

@@ -15,7 +15,7 @@ use crate::helpers::Backend;
 use crate::sip_calls::{free_port, sip_app, the_call};
 
 /// A port free for both UDP and TCP on 127.0.0.1 (baresip listens on both).
-fn free_sip_port() -> u16 {
+pub(crate) fn free_sip_port() -> u16 {
     loop {
         let port = free_port();
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
@@ -24,9 +24,15 @@ fn free_sip_port() -> u16 {
     }
 }
 
-/// A baresip configuration: headless (ALSA's null device plays, a sine wave speaks),
-/// PCMU, every call's audio written to `dir/rec` in both directions.
-fn baresip_config(dir: &Path, sip_port: u16, rtp_from: u16, account: &str) -> PathBuf {
+/// A baresip configuration: headless (ALSA's null device plays, a sine wave of `tone`
+/// Hz speaks), PCMU, every call's audio written to `dir/rec` in both directions.
+pub(crate) fn baresip_config(
+    dir: &Path,
+    sip_port: u16,
+    rtp_from: u16,
+    tone: u32,
+    account: &str,
+) -> PathBuf {
     let rec = dir.join("rec");
     std::fs::create_dir_all(&rec).unwrap();
     let config = format!(
@@ -35,7 +41,7 @@ fn baresip_config(dir: &Path, sip_port: u16, rtp_from: u16, account: &str) -> Pa
          net_interface 127.0.0.1\n\
          audio_player alsa,null\n\
          audio_alert alsa,null\n\
-         audio_source ausine,440\n\
+         audio_source ausine,{tone}\n\
          ausrc_srate 48000\n\
          auplay_srate 48000\n\
          ausrc_channels 2\n\
@@ -56,7 +62,7 @@ fn baresip_config(dir: &Path, sip_port: u16, rtp_from: u16, account: &str) -> Pa
     rec
 }
 
-fn baresip(dir: &Path, extra: &[&str]) -> Option<tokio::process::Child> {
+pub(crate) fn baresip(dir: &Path, extra: &[&str]) -> Option<tokio::process::Child> {
     let mut cmd = tokio::process::Command::new("baresip");
     cmd.arg("-4")
         .arg("-f")
@@ -119,6 +125,7 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
         &phone_dir,
         free_sip_port(),
         41000,
+        440,
         &format!(
             "<sip:anna@127.0.0.1:{};transport=udp>;auth_pass=telefono-di-anna;answermode=auto;regint=600;audio_codecs=PCMU",
             sip.port()
@@ -128,6 +135,7 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
         &trunk_dir,
         free_sip_port(),
         41100,
+        440,
         "<sip:+390551234567@127.0.0.1;transport=udp>;regint=0;audio_codecs=PCMU,PCMA",
     );
     let Some(mut phone) = baresip(&phone_dir, &[]) else {

@@ -166,3 +166,152 @@ async fn a_key_sent_as_sip_info_chooses_too() {
     assert_eq!(answered_by, Some(chloe));
     assert_eq!(language_of_the_call(&app).await.as_deref(), Some("fr"));
 }
+
+/// What the caller hears, as the μ-law bytes of the PCMU packets reaching `sink`, until
+/// nothing has come for two seconds: prompts pass through unchanged, so a recording can
+/// be found in it byte for byte.
+async fn listen_raw(sink: UdpSocket) -> Vec<u8> {
+    let mut audio = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(Ok(len)) = tokio::time::timeout(Duration::from_secs(2), sink.recv(&mut buf)).await
+    {
+        if len > 12 && buf[1] & 0x7f == 0 {
+            audio.extend_from_slice(&buf[12..len]);
+        }
+    }
+    audio
+}
+
+/// Whether the first `n` bytes of `clip` were heard, in one piece.
+fn heard_clip(audio: &[u8], clip: &[u8], n: usize) -> bool {
+    let n = n.min(clip.len());
+    audio.windows(n).any(|w| w == &clip[..n])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_hold_the_caller_hears_music_then_busy_and_the_place_in_the_queue() {
+    use helpline::telephony::media::prompts::{self, Language, Prompt};
+    let Some(app) = sip_app(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__MENU", "true"),
+            ("HELPLINE__SIP__RING_TIMEOUT_SECONDS", "30"),
+            ("HELPLINE__SIP__HOLD_ANNOUNCE_AFTER_SECONDS", "2"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    let anna_port = free_port();
+    operator_with_phone(&app, "anna", anna_port).await;
+    let ear = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sink = ear.local_addr().unwrap().port();
+    let heard = tokio::spawn(listen_raw(ear));
+    // Anna's phone rings and is never picked up; the caller gives up after 10 s.
+    let anna_phone = sipp("phone_cancelled", None, anna_port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let caller = trunk("trunk_menu_hold", sip, sink);
+    passed(caller, "the trunk's call on hold").await;
+    passed(anna_phone, "anna's phone, cancelled").await;
+    let (state, _, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Abandoned.as_str(), "{events:?}");
+    assert_eq!(
+        events,
+        ["offered", "menu", "queued", "ringing", "abandoned"]
+    );
+    let audio = heard.await.unwrap();
+    assert!(
+        heard_clip(&audio, prompts::hold_music(), 1_600),
+        "the hold music"
+    );
+    assert!(
+        heard_clip(
+            &audio,
+            prompts::audio(Language::English, Prompt::BusyHold),
+            1_600
+        ),
+        "all operators are busy, in English"
+    );
+    let [phrase, digit] = prompts::queue_position(Language::English, 1).unwrap();
+    assert!(heard_clip(&audio, phrase, 1_600), "your place in the queue");
+    assert!(heard_clip(&audio, digit, 800), "is one");
+    assert!(
+        !heard_clip(
+            &audio,
+            prompts::audio(Language::Italian, Prompt::BusyHold),
+            1_600
+        ),
+        "not in Italian"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_line_says_so_with_the_emergency_number_and_leaves_a_callback() {
+    use helpline::telephony::media::prompts::{self, Language, Prompt};
+    // Open for one minute, twelve hours from now: closed now.
+    let open_at =
+        chrono::Utc::now().with_timezone(&chrono_tz::Europe::Rome) + chrono::Duration::hours(12);
+    let window = format!(
+        "{}-{}",
+        open_at.format("%H:%M"),
+        (open_at + chrono::Duration::minutes(1)).format("%H:%M")
+    );
+    let lines = format!(
+        "[{{number=\"800186086\",name=\"Numero Verde Anti-Tratta Toscana\",open=\"{window}\"}}]"
+    );
+    let Some(app) = sip_app(Backend::Sqlite, &[("HELPLINE__LINES", lines.as_str())]).await else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    // An operator is available: the line being closed is what counts.
+    let anna_port = free_port();
+    let anna_phone = UdpSocket::bind(("127.0.0.1", anna_port)).await.unwrap();
+    operator_with_phone(&app, "anna", anna_port).await;
+    let ear = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sink = ear.local_addr().unwrap().port();
+    let heard = tokio::spawn(listen_raw(ear));
+    let caller = trunk("trunk_closed", sip, sink);
+    passed(caller, "the trunk's call to a closed line").await;
+    let (state, answered_by, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Missed.as_str(), "{events:?}");
+    assert_eq!(answered_by, None);
+    assert_eq!(events, ["offered", "missed"]);
+    let reason: Option<String> = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select reason from call_events where state = 'missed'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(reason.as_deref(), Some("line_closed"));
+    // The callback task is left just after the record is closed.
+    let mut callbacks = 0i64;
+    for _ in 0..100 {
+        callbacks = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+            "select count(*) from callbacks"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        if callbacks > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(callbacks, 1, "a callback task for the caller's number");
+    let mut buf = [0u8; 2048];
+    assert!(anna_phone.try_recv(&mut buf).is_err(), "no phone rang");
+    let audio = heard.await.unwrap();
+    for language in [Language::Italian, Language::English] {
+        let closed = prompts::audio(language, Prompt::Closed);
+        assert!(heard_clip(&audio, closed, 1_600), "{language:?} message");
+        // The message ends with the emergency number: its last second is heard too.
+        assert!(
+            audio
+                .windows(8_000)
+                .any(|w| w == &closed[closed.len() - 8_000..]),
+            "{language:?} message to the end"
+        );
+    }
+}

@@ -16,6 +16,7 @@
 //! - `prompts.rs`: the recorded prompts (`prompts/`), by language and by name;
 //! - `player.rs`: a recorded prompt played as paced RTP, until a key stops it;
 //! - `menu.rs`: the language menu on the caller's leg, chosen by key or Italian;
+//! - `hold.rs`: music, "all operators are busy" and the queue position while it rings;
 //! - `mixer.rs`: a conference, each party hearing the others and never itself;
 //! - `conference.rs`: that mix live on the call's ports, paced, with a mediator's leg;
 //! - `tone.rs`: sine tones and a Goertzel detector, to test who hears what.
@@ -24,6 +25,7 @@ pub mod conference;
 pub mod config;
 pub mod dtmf;
 pub mod g711;
+pub mod hold;
 pub mod menu;
 pub mod mixer;
 pub mod player;
@@ -39,6 +41,7 @@ pub use conference::{Conference, ConferenceLeg, ConferenceStats, PartyRemote, Pa
 pub use config::MediaConfig;
 pub use dtmf::{key_from_info, DtmfDetector, DtmfError, Key, TelephoneEvent};
 pub use g711::Codec;
+pub use hold::{hold, HoldPlan};
 pub use menu::{choose_language, CallerLeg, Choice, MenuPrompts};
 pub use mixer::{Mixer, MixerError, PartyId};
 pub use player::{play, Played};

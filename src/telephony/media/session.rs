@@ -5,8 +5,9 @@ use std::net::IpAddr;
 
 use super::g711::Codec;
 use super::menu::CallerLeg;
+use super::mixer::MixerError;
 use super::ports::{PortError, PortPair, PortPool};
-use super::relay::{RelaySession, RelayStats, Side};
+use super::relay::{RelayLeg, RelaySession, RelayStats, Side};
 use super::rtp::OutStream;
 use super::sdp::{Sdp, SdpError};
 
@@ -22,6 +23,9 @@ pub enum MediaError {
     /// The phone's answer cannot be relayed.
     #[error("operator's answer: {0}")]
     Answer(#[source] SdpError),
+    /// A conference could not take the call on.
+    #[error("conference: {0}")]
+    Conference(#[from] MixerError),
 }
 
 /// A call's relayed media, from the trunk's offer to the end of the call.
@@ -100,6 +104,17 @@ impl CallMedia {
         &self.relay
     }
 
+    /// The address our SDP carries, for another leg of the same call.
+    pub fn advertised(&self) -> IpAddr {
+        self.advertised
+    }
+
+    /// Stops relaying and hands both legs over (ports still bound, remotes as latched),
+    /// caller's first, for a conference to take the call on.
+    pub async fn into_legs(self) -> [RelayLeg; 2] {
+        self.relay.into_legs().await
+    }
+
     /// Stops the relay, frees the ports, and returns the final counts.
     pub async fn stop(self) -> RelayStats {
         self.relay.stop().await
@@ -131,6 +146,13 @@ impl MenuMedia {
     /// The law of what the caller hears from us.
     pub fn codec(&self) -> Codec {
         self.stream.codec()
+    }
+
+    /// The offer the phones get: our address, the operator leg's port, and the law the
+    /// trunk was answered with (the same as [`relay`](Self::relay) returns later).
+    pub fn offer_for_phones(&self) -> Vec<u8> {
+        self.offer
+            .for_relay(self.advertised, self.operator.rtp_port())
     }
 
     /// Starts the relay on the same ports; returns it and the offer the phones get.

@@ -34,7 +34,7 @@ use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
 
 use super::config::Network;
-use super::media::PortPool;
+use super::media::{HoldPlan, PortPool};
 use crate::app::AppState;
 use call::CallContext;
 use guard::Guard;
@@ -149,6 +149,11 @@ pub async fn start(
             strategy: config.ring_strategy,
             hunt: Duration::from_secs(u64::from(config.hunt_seconds)),
             menu: config.menu,
+            menu_wait: Duration::from_secs(u64::from(config.menu_wait_seconds)),
+            hold: HoldPlan {
+                first: Duration::from_secs(u64::from(config.hold_announce_after_seconds)),
+                every: Duration::from_secs(u64::from(config.hold_announce_every_seconds)),
+            },
             phones: config.phones.clone(),
             media: PortPool::from_config(&state.config.media)
                 .map_err(|e| bind_error(addr, &format!("media ports: {e}")))?,

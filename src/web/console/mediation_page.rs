@@ -18,7 +18,7 @@ use crate::triage::languages;
 use crate::triage::mediation::{self, Mediation, MediationError, MediationState};
 use crate::web::i18n::Lang;
 
-fn mediation_error(e: MediationError, lang: Lang) -> Response {
+pub(super) fn mediation_error(e: MediationError, lang: Lang) -> Response {
     let (it, en) = match e {
         MediationError::NotFound => return PageError::not_found(lang).into_response(),
         MediationError::Db(e) => return PageError::from_db(e, lang).into_response(),
@@ -130,6 +130,10 @@ struct RequestPage {
     events: Vec<(String, String, DateTime<Utc>)>,
     mediators: Vec<MediatorRow>,
     moves: Vec<(&'static str, String, bool)>,
+    /// The request's call is in progress on this node: the mediator can be dialled in.
+    live: bool,
+    can_dial: bool,
+    can_drop: bool,
 }
 
 /// `GET /mediation/{id}`
@@ -187,6 +191,7 @@ pub async fn show(
         .state
         .next()
         .iter()
+        .filter(|s| s.manual())
         .map(|s| (s.as_str(), label(*s), MediationState::names_mediator(*s)))
         .collect();
     let events = m
@@ -194,8 +199,12 @@ pub async fn show(
         .iter()
         .map(|(s, med, at)| (label(*s), med.clone().unwrap_or_default(), *at))
         .collect();
+    let live = m.call_id.is_some_and(|c| state.live.is_live(c));
     render(&RequestPage {
         chrome: Chrome::of(&session, "mediation.title"),
+        live,
+        can_dial: live && m.state.next().contains(&MediationState::Ringing),
+        can_drop: live && matches!(m.state, MediationState::Ringing | MediationState::Joined),
         language: language_name(lang, &m.language),
         state_label: label(m.state),
         events,
@@ -216,6 +225,8 @@ pub async fn change(
         return e.into_response();
     }
     let to = match form.text("to").parse::<MediationState>() {
+        // Ringing and leaving are the call's to report, not an operator's to claim.
+        Ok(t) if !t.manual() => return mediation_error(MediationError::UnknownState, session.lang),
         Ok(t) => t,
         Err(e) => return mediation_error(e, session.lang),
     };

@@ -16,6 +16,7 @@ pub mod intake;
 pub mod intake_view;
 pub mod live;
 pub mod login;
+pub mod mediation_live;
 pub mod mediation_page;
 pub mod page;
 pub mod referrals_page;
@@ -129,6 +130,8 @@ pub fn router() -> Router<AppState> {
             "/mediation/{id}",
             get(mediation_page::show).post(mediation_page::change),
         )
+        .route("/mediation/{id}/call", post(mediation_live::dial))
+        .route("/mediation/{id}/drop", post(mediation_live::hang_up))
         .route("/calls/{id}/close", post(closing::close))
         .route("/callbacks/{id}", get(callbacks_page::show))
         .route("/callbacks/{id}/claim", post(callbacks_page::claim))

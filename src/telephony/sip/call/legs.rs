@@ -10,11 +10,13 @@ use rsipstack::sip::StatusCode;
 use secrecy::SecretString;
 use tokio::time::Instant;
 
+use super::hold::Hold;
+use super::mediator::{MediatorLeg, Mixable};
 use super::CallContext;
 use crate::calls::{CallId, CallState};
 use crate::config::LineConfig;
 use crate::telephony::config::RingStrategy;
-use crate::telephony::media::CallMedia;
+use crate::telephony::media::{CallMedia, Codec, Conference, Sdp};
 use crate::telephony::sip::overflow;
 use crate::telephony::sip::phones::Phone;
 
@@ -69,6 +71,18 @@ pub(super) struct Run<'a> {
     /// The caller's number (E.164), kept in memory only for a callback task if the call
     /// is missed; `None` when withheld.
     pub(super) number: Option<SecretString>,
+    /// The G.711 law the trunk was answered with by the service itself (the menu).
+    pub(super) codec: Option<Codec>,
+    /// Once answered, what a mediator's mixing needs; `None` when the audio cannot be
+    /// mixed (not anchored, or not G.711).
+    pub(super) mixable: Option<Mixable>,
+    /// The mediator dialled into the call, ringing or on it.
+    pub(super) mediator: Option<MediatorLeg>,
+    /// The three-party mix, once a mediator has joined (it replaces the relay).
+    pub(super) conference: Option<Conference>,
+    /// The hold audio, after the menu until an operator answers (the relay is started
+    /// then, on the caller leg it gives back).
+    pub(super) hold: Option<Hold>,
 }
 
 impl Run<'_> {
@@ -131,10 +145,13 @@ impl Run<'_> {
             self.overflowed = true;
             let now = self.ctx.state.clock.now();
             if let Some(target) = overflow::target(&self.ctx.state, now).await {
-                match self
-                    .ctx
-                    .ring_out(&target, self.line, &self.offer, self.states.clone())
-                {
+                match self.ctx.ring_out(
+                    &target.number,
+                    &target.outbound,
+                    self.line,
+                    &self.offer,
+                    self.states.clone(),
+                ) {
                     Ok((call_id, dialog)) => {
                         self.branches
                             .insert(call_id, Branch::new(target.user_id, dialog));
@@ -185,6 +202,9 @@ impl Run<'_> {
         trunk: &str,
         until: Instant,
     ) -> Option<Instant> {
+        if self.on_mediator_state(&state).await {
+            return Some(until);
+        }
         match state {
             DialogState::Confirmed(d, resp) if d.call_id != trunk => {
                 let Some(branch) = self.branches.get(&d.call_id) else {
@@ -196,6 +216,15 @@ impl Run<'_> {
                     return Some(until);
                 }
                 let user = branch.user_id;
+                if let Some(hold) = self.hold.take() {
+                    // The caller stops hearing the hold audio: the relay takes the leg.
+                    if let Some(held) = hold.stop().await {
+                        self.media = Some(held.relay().0);
+                    }
+                }
+                let Some(branch) = self.branches.get(&d.call_id) else {
+                    return Some(until);
+                };
                 let answer = match &self.media {
                     None => resp.body.clone(),
                     Some(media) => match media.answer(&resp.body) {
@@ -212,6 +241,19 @@ impl Run<'_> {
                             return None;
                         }
                     },
+                };
+                // What a mediator's conference will need: the law both legs speak.
+                let codec = self.codec.or_else(|| {
+                    Sdp::parse(&resp.body)
+                        .ok()
+                        .and_then(|sdp| sdp.remote().g711())
+                });
+                self.mixable = match (&self.media, codec) {
+                    (Some(media), Some(codec)) => Some(Mixable {
+                        codec,
+                        advertised: media.advertised(),
+                    }),
+                    _ => None,
                 };
                 self.winner = Some(d.call_id.clone());
                 cancel_all(&mut self.branches, self.winner.as_deref()).await;
@@ -239,24 +281,26 @@ impl Run<'_> {
                             .await;
                     }
                     Some(w) => {
-                        if let Some(b) = self.branches.get(w) {
-                            b.dialog.bye().await.ok();
-                        }
+                        // The record first: the phone's answer to our BYE may take up
+                        // to half a minute of retransmissions, and the call is over.
                         let why = match reason {
                             TerminatedReason::UacBye => "caller_hung_up",
                             _ => "caller_leg_ended",
                         };
                         self.ctx.record(self.id, CallState::Ended, why, None).await;
+                        if let Some(b) = self.branches.get(w) {
+                            b.dialog.bye().await.ok();
+                        }
                     }
                 }
                 None
             }
             DialogState::Terminated(d, _) => {
                 if self.winner.as_deref() == Some(d.call_id.as_str()) {
-                    self.server.bye().await.ok();
                     self.ctx
                         .record(self.id, CallState::Ended, "operator_hung_up", None)
                         .await;
+                    self.server.bye().await.ok();
                     return None;
                 }
                 if let Some(b) = self.branches.get_mut(&d.call_id) {

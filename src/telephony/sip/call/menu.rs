@@ -8,16 +8,20 @@ use std::collections::VecDeque;
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::sip::{HeadersExt, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
+use secrecy::SecretString;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::CallContext;
 use crate::calls::{store, CallId, CallState};
 use crate::config::LineConfig;
 use crate::telephony::config::RingStrategy;
 use crate::telephony::media::dtmf::key_from_info;
-use crate::telephony::media::menu::{choose_language, MenuPrompts};
-use crate::telephony::media::prompts::Language;
+use crate::telephony::media::menu::{choose_language, CallerLeg, MenuPrompts};
+use crate::telephony::media::play;
+use crate::telephony::media::prompts::{self, Language, Prompt, PROMPT_CODEC};
 use crate::telephony::media::{CallMedia, MediaError, MenuMedia};
+use crate::telephony::sip::overflow;
 use crate::telephony::sip::phones::{self, Operator, Phone};
 
 /// A call refused before it is answered: the response and the record's reason.
@@ -72,7 +76,11 @@ impl CallContext {
     ) -> Option<Language> {
         self.record(id, CallState::Menu, "menu", None).await;
         let (keys_tx, mut keys) = mpsc::channel(8);
-        let menu = choose_language(media.caller_leg(), MenuPrompts::default(), &mut keys);
+        let prompts = MenuPrompts {
+            wait: self.menu_wait,
+            ..MenuPrompts::default()
+        };
+        let menu = choose_language(media.caller_leg(), prompts, &mut keys);
         tokio::pin!(menu);
         let language = loop {
             tokio::select! {
@@ -107,6 +115,61 @@ impl CallContext {
         metrics::counter!("helpline_sip_menu_choices_total", "language" => language.code())
             .increment(1);
         Some(language)
+    }
+}
+
+impl CallContext {
+    /// Plays the closed-line message, in Italian then in English (no menu has been
+    /// heard, and a caller in danger must understand it), until the end or until the
+    /// caller hangs up.
+    pub(super) async fn closed_message(
+        &self,
+        id: CallId,
+        media: &mut MenuMedia,
+        states: &mut DialogStateReceiver,
+        trunk: &str,
+    ) {
+        let stop = CancellationToken::new();
+        let speak = async {
+            let CallerLeg {
+                socket,
+                remote,
+                stream,
+                ..
+            } = media.caller_leg();
+            for language in [Language::Italian, Language::English] {
+                let clip = prompts::audio(language, Prompt::Closed);
+                match play(socket, remote, stream, clip, PROMPT_CODEC, &stop).await {
+                    Ok(p) if p.interrupted => return,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(call = %id, error = %e, "closed-line message not played");
+                        return;
+                    }
+                }
+            }
+        };
+        tokio::pin!(speak);
+        loop {
+            tokio::select! {
+                () = &mut speak => return,
+                state = states.recv() => match state {
+                    Some(DialogState::Terminated(d, _)) if d.call_id == trunk => {
+                        stop.cancel();
+                    }
+                    Some(_) => {}
+                    None => stop.cancel(),
+                },
+            }
+        }
+    }
+
+    /// Records a call to a closed line as missed, with a callback task.
+    pub(super) async fn closed(&self, id: CallId, number: Option<&SecretString>) {
+        metrics::counter!("helpline_sip_rejected_total", "reason" => "line_closed").increment(1);
+        self.record(id, CallState::Missed, "line_closed", None)
+            .await;
+        overflow::leave_callback(&self.state, id, number).await;
     }
 }
 

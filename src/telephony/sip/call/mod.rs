@@ -34,19 +34,20 @@ use rsipstack::sip::{StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 
-use super::overflow::OverflowTarget;
 use super::parties;
 use super::phones::{self, Phone};
 use legs::{cancel_all, Run};
 
+mod hold;
 mod legs;
+mod mediator;
 mod menu;
 use crate::app::AppState;
 use crate::calls::caller::e164;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Transition};
 use crate::config::LineConfig;
-use crate::telephony::config::{RingStrategy, StaticPhone};
-use crate::telephony::media::{CallMedia, MediaError, PortPool};
+use crate::telephony::config::{Outbound, RingStrategy, StaticPhone};
+use crate::telephony::media::{CallMedia, HoldPlan, MediaError, PortPool};
 
 /// What every call needs.
 pub struct CallContext {
@@ -67,6 +68,10 @@ pub struct CallContext {
     pub hunt: Duration,
     /// Whether the language menu is on (`[sip] menu`; each line says when).
     pub menu: bool,
+    /// How long the menu waits for a key after it has been played.
+    pub menu_wait: Duration,
+    /// When a caller on hold hears that the operators are busy.
+    pub hold: HoldPlan,
     /// Desk phones configured without registration.
     pub phones: Vec<StaticPhone>,
     /// Ports of the RTP relay.
@@ -190,11 +195,18 @@ impl CallContext {
     ) {
         // The media first: a refusal is answered on the transaction itself, which then
         // absorbs the trunk's retransmissions (no dialog is set up for it).
-        let menu = if self.menu_plays(line) {
+        let closed = !line.open_schedule().plays_at(self.state.clock.now());
+        let menu = if closed || self.menu_plays(line) {
             self.anchor_for_menu(id, &tx)
         } else {
             Ok(None)
         };
+        if closed && !matches!(menu, Ok(Some(_))) {
+            // Closed, and no message can be played: the trunk says so with a code.
+            tx.reply(StatusCode::TemporarilyUnavailable).await.ok();
+            self.closed(id, number.as_ref()).await;
+            return;
+        }
         let anchored = match menu {
             Ok(Some(m)) => Ok((None, Vec::new(), Some(m))),
             Ok(None) => self
@@ -241,6 +253,14 @@ impl CallContext {
                     self.dialogs.remove_dialog(&server.id());
                     return;
                 }
+                if closed {
+                    self.closed_message(id, &mut menu_media, &mut states, &trunk_call_id)
+                        .await;
+                    server.bye().await.ok();
+                    self.closed(id, number.as_ref()).await;
+                    self.dialogs.remove_dialog(&server.id());
+                    return;
+                }
                 let chosen = self
                     .language_menu(id, &mut menu_media, &mut states, &trunk_call_id)
                     .await;
@@ -248,8 +268,11 @@ impl CallContext {
                     self.dialogs.remove_dialog(&server.id());
                     return;
                 };
-                let (media, offer) = menu_media.relay();
-                (Some(media), offer, Some(language))
+                // The relay starts when an operator answers; until then the caller leg
+                // plays the hold audio.
+                let codec = menu_media.codec();
+                let offer = menu_media.offer_for_phones();
+                (None, offer, Some((language, codec, menu_media)))
             }
         };
 
@@ -267,7 +290,16 @@ impl CallContext {
             }
         };
         let nobody = operators.is_empty();
-        let pending = menu::ring_order(operators, self.strategy, language);
+        let pending = menu::ring_order(operators, self.strategy, language.as_ref().map(|l| l.0));
+        let (codec, hold) = match language {
+            Some((language, codec, held)) => (
+                Some(codec),
+                Some(self.start_hold(id, held, language, nobody)),
+            ),
+            None => (None, None),
+        };
+        // From now on the console can reach the call (a mediator added or dropped).
+        let (_registered, mut commands) = self.state.live.register(id);
         let mut run = Run {
             ctx: self,
             id,
@@ -286,6 +318,11 @@ impl CallContext {
             overflowed: false,
             mobile_rung: false,
             number,
+            codec,
+            hold,
+            mixable: None,
+            mediator: None,
+            conference: None,
         };
         let why = if nobody {
             "no_operator_available"
@@ -304,7 +341,13 @@ impl CallContext {
                     let Some(state) = state else { break };
                     deadline = run.on_state(state, &trunk_call_id, until).await;
                 }
+                Some(command) = commands.recv() => run.on_command(command).await,
             }
+        }
+        run.end_mediation().await;
+        if let Some(hold) = run.hold.take() {
+            // Nobody answered: the caller leg's ports go back with the menu's media.
+            drop(hold.stop().await);
         }
         self.dialogs.remove_dialog(&run.server.id());
         for b in run.branches.values() {
@@ -364,25 +407,25 @@ impl CallContext {
         self.invite(callee, phone.destination()?, line, offer, states)
     }
 
-    /// Calls the on-call mobile out through the trunk.
+    /// Calls a number (the on-call mobile, a mediator) out through the trunk.
     fn ring_out(
         &self,
-        target: &OverflowTarget,
+        number: &str,
+        outbound: &Outbound,
         line: &LineConfig,
         offer: &[u8],
         states: DialogStateSender,
     ) -> Result<(String, ClientInviteDialog), LegError> {
-        let callee =
-            Uri::try_from(format!("sip:{}@{}", target.number, target.outbound.addr).as_str())
-                .map_err(LegError::of)?;
-        let transport = if target.outbound.tcp {
+        let callee = Uri::try_from(format!("sip:{number}@{}", outbound.addr).as_str())
+            .map_err(LegError::of)?;
+        let transport = if outbound.tcp {
             rsipstack::sip::transport::Transport::Tcp
         } else {
             rsipstack::sip::transport::Transport::Udp
         };
         let destination = SipAddr {
             r#type: Some(transport),
-            addr: target.outbound.addr.into(),
+            addr: outbound.addr.into(),
         };
         self.invite(callee, destination, line, offer, states)
     }

@@ -1,0 +1,260 @@
+//! A linguistic-cultural mediator dialled into a call in progress, on the console's
+//! command (`telephony::live`): the mediator's number is called through the trunk with
+//! our address in the offer; when they answer, the call's two-party relay becomes a
+//! conference on the same ports (`media::conference`), where each party hears the other
+//! two and never itself; the operator can drop the mediator and the call goes on.
+//!
+//! The mediation request follows: ringing (dialled), joined (answered), left (dropped,
+//! or hung up), or unanswered when their phone was never picked up. Those are the
+//! events the statistics count: a joined request is a fulfilled one.
+
+use std::net::IpAddr;
+
+use rsipstack::dialog::client_dialog::ClientInviteDialog;
+use rsipstack::dialog::dialog::DialogState;
+
+use super::legs::Run;
+use crate::telephony::live::{CallCommand, LiveError, MediatorDial};
+use crate::telephony::media::{
+    Codec, Conference, ConferenceLeg, MediaError, MixerError, PartyId, PortPair, Sdp,
+};
+use crate::triage::mediation::{self, MediationState};
+
+/// The mediator's leg of a call.
+pub(super) struct MediatorLeg {
+    /// Its Call-ID, to tell its dialog's events from the others'.
+    call_id: String,
+    dialog: ClientInviteDialog,
+    dial: MediatorDial,
+    /// Our ports facing the mediator, until they answer and join the conference.
+    pair: Option<PortPair>,
+    /// Their place in the conference, once they answered.
+    party: Option<PartyId>,
+}
+
+/// What mixing needs to know of a call, learnt when it is answered: the G.711 law the
+/// caller and the operator speak, and our address in the SDP.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mixable {
+    pub(super) codec: Codec,
+    pub(super) advertised: IpAddr,
+}
+
+impl Run<'_> {
+    /// Carries out a command from the console and answers it.
+    pub(super) async fn on_command(&mut self, command: CallCommand) {
+        match command {
+            CallCommand::AddMediator { dial, reply } => {
+                let result = self.add_mediator(dial).await;
+                reply.send(result).ok();
+            }
+            CallCommand::DropMediator { by, reply } => {
+                let result = self.drop_mediator(by).await;
+                reply.send(result).ok();
+            }
+        }
+    }
+
+    async fn add_mediator(&mut self, dial: MediatorDial) -> Result<(), LiveError> {
+        if self.winner.is_none() {
+            return Err(LiveError::NotAnswered);
+        }
+        if self.mediator.is_some() {
+            return Err(LiveError::MediatorAlready);
+        }
+        let mixable = self.mixable.ok_or(LiveError::NoMixableMedia)?;
+        let outbound = self
+            .ctx
+            .state
+            .config
+            .sip
+            .outbound_target()
+            .ok()
+            .flatten()
+            .ok_or(LiveError::NoTrunk)?;
+        let offer = Sdp::parse(&self.offer).map_err(|_| LiveError::NoMixableMedia)?;
+        let pair = self
+            .ctx
+            .media
+            .allocate()
+            .map_err(|e| LiveError::Dial(e.to_string()))?;
+        // The trunk's own offer, narrowed to the call's law (and its telephone-event):
+        // what the mediator answers is then mixed without a second transcoding.
+        let keep: Vec<u8> = std::iter::once(mixable.codec.payload_type())
+            .chain(offer.remote().telephone_event)
+            .collect();
+        let sdp = offer
+            .only(&keep)
+            .for_relay(mixable.advertised, pair.rtp_port());
+        let (call_id, dialog) = self
+            .ctx
+            .ring_out(
+                &dial.number,
+                &outbound,
+                self.line,
+                &sdp,
+                self.states.clone(),
+            )
+            .map_err(|e| LiveError::Dial(e.0))?;
+        self.mediation(&dial, MediationState::Ringing).await;
+        tracing::info!(call = %self.id, mediator = %dial.code, "mediator dialled");
+        metrics::counter!("helpline_sip_mediator_dials_total").increment(1);
+        self.mediator = Some(MediatorLeg {
+            call_id,
+            dialog,
+            dial,
+            pair: Some(pair),
+            party: None,
+        });
+        Ok(())
+    }
+
+    async fn drop_mediator(&mut self, by: i64) -> Result<(), LiveError> {
+        let mut leg = self.mediator.take().ok_or(LiveError::NoMediator)?;
+        leg.dial.by = by;
+        self.hang_up_mediator(leg).await;
+        Ok(())
+    }
+
+    /// Hangs up on the mediator's leg, takes them out of the mix, and moves the request
+    /// on: left once they had joined, unanswered while their phone rang.
+    async fn hang_up_mediator(&mut self, leg: MediatorLeg) {
+        match leg.party {
+            Some(party) => {
+                leg.dialog.bye().await.ok();
+                self.leave_conference(party).await;
+                self.mediation(&leg.dial, MediationState::Left).await;
+            }
+            None => {
+                leg.dialog.cancel().await.ok();
+                self.mediation(&leg.dial, MediationState::Unanswered).await;
+            }
+        }
+    }
+
+    /// At the end of the call: the mediator is hung up on too, and the mix stopped.
+    pub(super) async fn end_mediation(&mut self) {
+        if let Some(leg) = self.mediator.take() {
+            self.hang_up_mediator(leg).await;
+        }
+        if let Some(conference) = self.conference.take() {
+            let stats = conference.stop().await;
+            tracing::info!(call = %self.id, ?stats, "conference ended");
+        }
+    }
+
+    /// Takes the mediator leg's events; `false` for any other leg's.
+    pub(super) async fn on_mediator_state(&mut self, state: &DialogState) -> bool {
+        let Some(leg) = &self.mediator else {
+            return false;
+        };
+        match state {
+            DialogState::Confirmed(d, answer) if d.call_id == leg.call_id => {
+                if let Err(e) = self.join_mediator(&answer.body).await {
+                    tracing::warn!(call = %self.id, error = %e, "mediator not joined");
+                    if let Some(leg) = self.mediator.take() {
+                        leg.dialog.bye().await.ok();
+                        self.mediation(&leg.dial, MediationState::Unanswered).await;
+                    }
+                }
+                true
+            }
+            DialogState::Terminated(d, reason) if d.call_id == leg.call_id => {
+                tracing::info!(call = %self.id, ?reason, "mediator's leg ended");
+                if let Some(leg) = self.mediator.take() {
+                    if let Some(party) = leg.party {
+                        self.leave_conference(party).await;
+                    }
+                    let to = if leg.party.is_some() {
+                        MediationState::Left
+                    } else {
+                        MediationState::Unanswered
+                    };
+                    self.mediation(&leg.dial, to).await;
+                }
+                true
+            }
+            DialogState::Calling(d)
+            | DialogState::Trying(d)
+            | DialogState::Early(d, _)
+            | DialogState::WaitAck(d, _) => d.call_id == leg.call_id,
+            _ => false,
+        }
+    }
+
+    /// The mediator answered: the relay becomes a conference of three on the same
+    /// ports (or the mediator joins the one already running).
+    async fn join_mediator(&mut self, answer: &[u8]) -> Result<(), MediaError> {
+        let Some(mixable) = self.mixable else {
+            return Ok(());
+        };
+        let answer = Sdp::parse(answer).map_err(MediaError::Answer)?;
+        let remote = answer.remote();
+        let codec = remote.g711().unwrap_or(mixable.codec);
+        let Some(leg) = self.mediator.as_mut() else {
+            return Ok(());
+        };
+        let Some(pair) = leg.pair.take() else {
+            return Ok(());
+        };
+        let mediator = ConferenceLeg {
+            pair,
+            remote_rtp: remote.rtp,
+            remote_rtcp: remote.rtcp,
+            latched: false,
+            codec,
+        };
+        let party = match (&self.conference, self.media.take()) {
+            (Some(conference), _) => conference.add(mediator).await?,
+            (None, Some(media)) => {
+                let [caller, operator] = media.into_legs().await;
+                let legs = vec![
+                    ConferenceLeg::from_relay(caller, mixable.codec),
+                    ConferenceLeg::from_relay(operator, mixable.codec),
+                    mediator,
+                ];
+                let (conference, parties) = Conference::start(legs)?;
+                self.conference = Some(conference);
+                parties
+                    .get(2)
+                    .copied()
+                    .ok_or(MediaError::Conference(MixerError::NoParty))?
+            }
+            (None, None) => return Ok(()),
+        };
+        if let Some(leg) = self.mediator.as_mut() {
+            leg.party = Some(party);
+            let dial = leg.dial.clone();
+            self.mediation(&dial, MediationState::Joined).await;
+            tracing::info!(call = %self.id, mediator = %dial.code, "mediator joined");
+        }
+        Ok(())
+    }
+
+    async fn leave_conference(&mut self, party: PartyId) {
+        if let Some(conference) = &self.conference {
+            if let Err(e) = conference.remove(party).await {
+                tracing::warn!(call = %self.id, error = %e, "mediator not taken out of the mix");
+            }
+        }
+    }
+
+    /// Moves the mediation request; a refusal (the request was closed meanwhile in the
+    /// console) is logged, as the call itself must go on.
+    async fn mediation(&self, dial: &MediatorDial, to: MediationState) {
+        let now = self.ctx.state.clock.now();
+        if let Err(e) = mediation::transition(
+            &self.ctx.state.db,
+            dial.request,
+            to,
+            Some(&dial.code),
+            dial.by,
+            now,
+        )
+        .await
+        {
+            tracing::warn!(call = %self.id, request = dial.request, to = %to, error = %e, "mediation request not moved");
+        }
+        self.ctx.state.board.poke();
+    }
+}

@@ -1,0 +1,294 @@
+//! A mediator dialled into a call from the console, with three real softphones: baresip
+//! as the trunk's caller (a 1 kHz tone), as the operator's phone (500 Hz) and as the
+//! mediator's mobile reached through the outbound trunk (2 kHz). Each records what it
+//! sent and what it heard; the mediator's request goes requested → ringing → joined →
+//! left, and what each party heard holds the other two's tones and never its own.
+
+use std::path::Path;
+use std::time::Duration;
+
+use helpline::auth::Role;
+use helpline::telephony::sip::bindings;
+use helpline::triage::mediation::{self, MediationState};
+
+use crate::console_client::{location, Console, PASSWORD};
+use crate::helpers::Backend;
+use crate::sip_calls::{read_call, sip_app, the_call};
+use crate::sip_media::{baresip, baresip_config, free_sip_port};
+
+/// The mediator's number in the directory (the first Russian-speaking mediator).
+const MEDIATOR: &str = "+393000000901";
+
+/// The first channel of the one WAV file of `dir` ending with `suffix`, and its rate.
+fn wav(dir: &Path, suffix: &str) -> (u32, Vec<i16>) {
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()));
+    let data = std::fs::read(&file).unwrap();
+    assert_eq!(&data[0..4], b"RIFF", "{}", file.display());
+    let u16_at = |i: usize| u16::from_le_bytes([data[i], data[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+    let (channels, rate, bits) = (usize::from(u16_at(22)), u32_at(24), u16_at(34));
+    assert_eq!(bits, 16, "{}", file.display());
+    let samples = data[44..]
+        .chunks_exact(2 * channels)
+        .map(|frame| i16::from_le_bytes([frame[0], frame[1]]))
+        .collect();
+    (rate, samples)
+}
+
+/// The share of each 20 ms block's energy at `freq` (Goertzel at the file's rate),
+/// for the blocks that are not silence.
+fn shares(rate: u32, samples: &[i16], freq: f64) -> Vec<f64> {
+    let block = (rate / 50) as usize;
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / f64::from(rate)).cos();
+    samples
+        .chunks_exact(block)
+        .filter_map(|b| {
+            let energy: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum();
+            if (energy / block as f64).sqrt() < 100.0 {
+                return None;
+            }
+            let (mut s1, mut s2) = (0.0f64, 0.0f64);
+            for x in b {
+                let s0 = f64::from(*x) + coeff * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+            Some(power / (energy * block as f64 / 2.0))
+        })
+        .collect()
+}
+
+/// How many 20 ms blocks of what `dir`'s party heard carry `freq` clearly, and the
+/// largest share of `freq` in any block.
+fn heard(dir: &Path, freq: f64) -> (usize, f64) {
+    let (rate, samples) = wav(dir, "-dec.wav");
+    let s = shares(rate, &samples, freq);
+    let clear = s.iter().filter(|x| **x > 0.2).count();
+    (clear, s.iter().copied().fold(0.0, f64::max))
+}
+
+async fn mediation_state(app: &crate::helpers::TestApp, id: i64) -> MediationState {
+    mediation::get(&app.db, id).await.unwrap().state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_joins_the_call_each_party_hears_the_other_two_and_never_itself() {
+    let mediator_port = free_sip_port();
+    let outbound = format!("udp:127.0.0.1:{mediator_port}");
+    let Some(app) = sip_app(Backend::Sqlite, &[("HELPLINE__SIP__OUTBOUND", &outbound)]).await
+    else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    app.token_for("anna", Role::Operator).await;
+    bindings::set_password(&app.db, "anna", "helpline", "telefono-di-anna")
+        .await
+        .unwrap();
+    let c = Console::new(&app);
+    c.sign_in("anna", PASSWORD).await;
+    c.submit("/board", "/board/status", &[("status", "available")])
+        .await;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<_> = ["phone", "trunk", "mediator"]
+        .iter()
+        .map(|d| tmp.path().join(d))
+        .collect();
+    for d in &dirs {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let (phone_dir, trunk_dir, mediator_dir) = (&dirs[0], &dirs[1], &dirs[2]);
+    let phone_rec = baresip_config(
+        phone_dir,
+        free_sip_port(),
+        42000,
+        500,
+        &format!(
+            "<sip:anna@127.0.0.1:{};transport=udp>;auth_pass=telefono-di-anna;answermode=auto;regint=600;audio_codecs=PCMU",
+            sip.port()
+        ),
+    );
+    let trunk_rec = baresip_config(
+        trunk_dir,
+        free_sip_port(),
+        42100,
+        1000,
+        "<sip:+390551234567@127.0.0.1;transport=udp>;regint=0;audio_codecs=PCMU",
+    );
+    // The mediator's mobile, reached through the "trunk": it takes any call to it.
+    let mediator_rec = baresip_config(
+        mediator_dir,
+        mediator_port,
+        42200,
+        2000,
+        &format!("<sip:{MEDIATOR}@127.0.0.1;transport=udp>;regint=0;answermode=auto;catchall=yes;audio_codecs=PCMU"),
+    );
+    let Some(phone) = baresip(phone_dir, &[]) else {
+        return;
+    };
+    let mediator_phone = baresip(mediator_dir, &[]).expect("baresip");
+    let anna = helpline::auth::users::find(&app.db, "anna")
+        .await
+        .unwrap()
+        .id;
+    let mut registered = false;
+    for _ in 0..300 {
+        if !bindings::bindings_of(&app.db, anna, chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            registered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(registered, "baresip registered as anna's phone");
+
+    // The caller talks for 16 s, then hangs up.
+    let dial = format!("/dial sip:800186086@127.0.0.1:{}", sip.port());
+    let trunk = baresip(trunk_dir, &["-e", &dial, "-t", "16"]).expect("baresip");
+    let mut answered = false;
+    for _ in 0..200 {
+        if read_call_state(&app).await.as_deref() == Some("answered") {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        answered,
+        "anna's phone answered: {:?}",
+        read_call(&app).await
+    );
+    let call: String = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select cast(id as text) from calls where channel = 'sip'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+
+    // Anna opens the intake of the call, asks for a Russian mediator, and calls the one
+    // on call into the call.
+    let intake = location(&c.get(&format!("/calls/{call}/intake")).await).to_string();
+    let intake_id = intake.rsplit('/').next().unwrap().to_string();
+    let r = c
+        .submit(
+            &format!("/intakes/{intake_id}/summary"),
+            &format!("/intakes/{intake_id}/mediation"),
+            &[("language", "ru")],
+        )
+        .await;
+    let page = location(&r).to_string();
+    let request: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    let (_, html) = c.get_text(&page).await;
+    assert!(html.contains("id=\"mediation-dial\""), "{html}");
+    let r = c
+        .submit(&page, &format!("{page}/call"), &[("mediator", "")])
+        .await;
+    assert_eq!(location(&r), page, "{:?}", r.status());
+    let mut joined = false;
+    for _ in 0..200 {
+        if mediation_state(&app, request).await == MediationState::Joined {
+            joined = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(joined, "the mediator answered and joined");
+    // Three-way talk for four seconds, then Anna drops the mediator.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (_, html) = c.get_text(&page).await;
+    assert!(html.contains("id=\"mediation-drop\""), "{html}");
+    let r = c.submit(&page, &format!("{page}/drop"), &[]).await;
+    assert_eq!(location(&r), page, "{:?}", r.status());
+    assert_eq!(mediation_state(&app, request).await, MediationState::Left);
+    let m = mediation::get(&app.db, request).await.unwrap();
+    let states: Vec<_> = m.events.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(
+        states,
+        [
+            MediationState::Requested,
+            MediationState::Ringing,
+            MediationState::Joined,
+            MediationState::Left
+        ]
+    );
+    assert_eq!(m.mediator_code.as_deref(), Some("med-ru-1"));
+    // Times in order: the request, the ring, the answer, the drop.
+    assert!(m.events.windows(2).all(|w| w[0].2 <= w[1].2));
+
+    // Dropping again: nobody is on the call any more.
+    let r = c.submit(&page, &format!("{page}/drop"), &[]).await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Nessun mediatore è in chiamata"));
+
+    let out = tokio::time::timeout(Duration::from_secs(30), trunk.wait_with_output())
+        .await
+        .expect("the trunk's baresip ends by itself")
+        .unwrap();
+    let trunk_log = String::from_utf8_lossy(&out.stdout).to_string();
+    let (state, answered_by, events) = the_call(&app).await;
+    drop(phone);
+    drop(mediator_phone);
+    assert_eq!(state, "ended", "{events:?}\n{trunk_log}");
+    assert_eq!(answered_by, Some(anna));
+
+    // Who heard what: each the other two, nobody themselves.
+    let (caller, operator, mediator) = (1000.0, 500.0, 2000.0);
+    let blocks = |dir: &Path, f: f64| heard(dir, f).0;
+    let most = |dir: &Path, f: f64| heard(dir, f).1;
+    eprintln!(
+        "caller heard: op {:?} med {:?} self {:?}; operator heard: caller {:?} med {:?} self {:?}; mediator heard: caller {:?} op {:?} self {:?}",
+        heard(&trunk_rec, operator), heard(&trunk_rec, mediator), heard(&trunk_rec, caller),
+        heard(&phone_rec, caller), heard(&phone_rec, mediator), heard(&phone_rec, operator),
+        heard(&mediator_rec, caller), heard(&mediator_rec, operator), heard(&mediator_rec, mediator),
+    );
+    // A second of a tone is 50 blocks; the mediator was on for about four seconds.
+    assert!(blocks(&phone_rec, caller) >= 50, "1 kHz caller → operator");
+    assert!(
+        blocks(&mediator_rec, caller) >= 50,
+        "1 kHz caller → mediator"
+    );
+    assert!(
+        blocks(&trunk_rec, mediator) >= 50,
+        "2 kHz mediator → caller"
+    );
+    assert!(
+        blocks(&phone_rec, mediator) >= 50,
+        "2 kHz mediator → operator"
+    );
+    assert!(blocks(&trunk_rec, operator) >= 50, "operator → caller");
+    assert!(blocks(&mediator_rec, operator) >= 50, "operator → mediator");
+    assert!(
+        most(&trunk_rec, caller) < 0.05,
+        "the caller never hears itself"
+    );
+    assert!(
+        most(&phone_rec, operator) < 0.05,
+        "the operator never hears itself"
+    );
+    assert!(
+        most(&mediator_rec, mediator) < 0.05,
+        "the mediator never hears itself"
+    );
+}
+
+async fn read_call_state(app: &crate::helpers::TestApp) -> Option<String> {
+    helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select state from calls where channel = 'sip'"
+    )
+    .fetch_optional(pool)
+    .await
+    .unwrap())
+}
