@@ -315,7 +315,9 @@ async fn seed(app: &TestApp) {
     )
     .await;
 
-    // Mediation: 120 s, 300 s (after a mediator who did not answer), never, 600 s.
+    // Mediation: 120 s, 300 s (after a mediator who did not answer), never (a mediator
+    // dialled into the call who did not pick up), 600 s (dialled into the call, joined,
+    // then dropped by the operator).
     mediation_request(
         app,
         i1,
@@ -341,7 +343,11 @@ async fn seed(app: &TestApp) {
         i3,
         "ro",
         utc("2024-03-27T11:05:00Z"),
-        &[(Unanswered, "med-d", 30), (Closed, "med-d", 60)],
+        &[
+            (Ringing, "med-d", 10),
+            (Unanswered, "med-d", 30),
+            (Closed, "med-d", 60),
+        ],
     )
     .await;
     mediation_request(
@@ -349,7 +355,11 @@ async fn seed(app: &TestApp) {
         i4,
         "pt",
         utc("2024-03-28T12:05:00Z"),
-        &[(Accepted, "med-e", 20), (Joined, "med-e", 600)],
+        &[
+            (Ringing, "med-e", 20),
+            (Joined, "med-e", 600),
+            (Left, "med-e", 900),
+        ],
     )
     .await;
     mediation_request(
