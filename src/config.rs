@@ -392,6 +392,9 @@ impl Config {
                 "expected at least 10",
             ));
         }
+        if let Err(message) = self.sip.menu_languages() {
+            return Err(ConfigError::key(src, "sip.menu_languages", message));
+        }
         if self.sip.menu_wait_seconds > 30 {
             return Err(ConfigError::key(
                 src,
@@ -693,6 +696,49 @@ mod tests {
             cfg.lines[0].menu_schedule(),
             MenuSchedule::Between { .. }
         ));
+    }
+
+    #[test]
+    fn the_menu_languages_hold_and_closed_hours_are_checked() {
+        let load = |pairs: &[(&str, &str)]| Config::load_from(&env(pairs));
+        let cfg = load(&[]).unwrap();
+        assert_eq!(cfg.sip.menu_languages().unwrap().len(), 8);
+        assert_eq!(cfg.sip.menu_wait_seconds, 5);
+        assert_eq!(
+            (
+                cfg.sip.hold_announce_after_seconds,
+                cfg.sip.hold_announce_every_seconds
+            ),
+            (10, 30)
+        );
+        assert_eq!(cfg.lines[0].open_schedule(), MenuSchedule::Always);
+        let cfg = load(&[("HELPLINE__SIP__MENU_LANGUAGES", "[\"ro\", \"en\"]")]).unwrap();
+        assert_eq!(
+            cfg.sip.menu_languages().unwrap(),
+            [
+                crate::telephony::media::Language::Romanian,
+                crate::telephony::media::Language::English
+            ]
+        );
+        for (key, value, says) in [
+            ("HELPLINE__SIP__MENU_LANGUAGES", "[\"it\", \"de\"]", "`de`"),
+            ("HELPLINE__SIP__MENU_LANGUAGES", "[\"en\", \"en\"]", "twice"),
+            ("HELPLINE__SIP__MENU_LANGUAGES", "[]", "at least one"),
+            ("HELPLINE__SIP__MENU_WAIT_SECONDS", "90", "at most 30"),
+            (
+                "HELPLINE__SIP__HOLD_ANNOUNCE_EVERY_SECONDS",
+                "3",
+                "at least 10",
+            ),
+            (
+                "HELPLINE__LINES",
+                "[{number=\"800186086\",name=\"A\",open=\"9-17\"}]",
+                "lines[0].open",
+            ),
+        ] {
+            let err = load(&[(key, value)]).unwrap_err().to_string();
+            assert!(err.contains(says), "{key}={value}: {err}");
+        }
     }
 
     #[test]

@@ -2,9 +2,11 @@
 # Makes the voice prompts from prompts/texts.toml: 8 kHz mono raw μ-law (G.711 PCMU, no
 # header), what the service embeds and plays to callers as it is.
 #
-#   prompts/<lang>/welcome.ul, busy_hold.ul, queue_position.ul, digit_1.ul … digit_9.ul,
-#   closed.ul           each language's texts, spoken by espeak-ng in the table's voice;
-#   prompts/menu.ul     every language's menu line in its own voice, in the file's order;
+#   prompts/<lang>/welcome.ul, menu.ul, busy_hold.ul, queue_position.ul, digit_1.ul …
+#   digit_9.ul, closed.ul  each language's texts, spoken by espeak-ng in the table's
+#                       voice; menu.ul is that language's line of the language menu
+#                       ("For English, press 2"), which the service plays one after
+#                       the other for the languages `[sip] menu_languages` offers;
 #   prompts/hold_music.ul  a 19 s synthesised loop (arpeggios of C, Am, F, G; no
 #                       recording, so no rights to clear).
 #
@@ -41,14 +43,13 @@ for lang, table in texts.items():
         print(f"{lang}\t{table['voice']}\t{name}\t{table[name]}")
 PY
 
-menu=()
 while IFS=$'\t' read -r lang voice name text; do
   mkdir -p "prompts/$lang"
   speak "$voice" "$text" "$tmp/$lang-$name.wav"
   if [ "$name" = menu ]; then
     # A pause after each choice, so the caller can tell them apart.
     sox "$tmp/$lang-$name.wav" "$tmp/$lang-menu-padded.wav" pad 0 0.4
-    menu+=("$tmp/$lang-menu-padded.wav")
+    to_ulaw "$tmp/$lang-menu-padded.wav" "prompts/$lang/menu.ul"
     continue
   fi
   to_ulaw "$tmp/$lang-$name.wav" "prompts/$lang/$name.ul"
@@ -59,8 +60,6 @@ while IFS=$'\t' read -r lang voice name text; do
     done
   fi
 done <"$tmp/texts.tsv"
-sox "${menu[@]}" "$tmp/menu.wav"
-to_ulaw "$tmp/menu.wav" prompts/menu.ul
 
 # Hold music: plucked notes, 0.3 s each, four chords of four notes (semitones from A4),
 # with a little reverb, four times over, quiet (peaks at -12 dBFS) under any speech.

@@ -6,6 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::media::Language;
+
 fn no_password() -> SecretString {
     SecretString::from(String::new())
 }
@@ -63,6 +65,10 @@ pub struct SipConfig {
     /// (each line's `menu` then says when); off: they ring at once.
     #[serde(default)]
     pub menu: bool,
+    /// The languages the menu offers, in the order it says them (language codes: it,
+    /// en, fr, es, ro, ru, zh, sq); each keeps its key (English is always 2).
+    #[serde(default = "menu_languages")]
+    pub menu_languages: Vec<String>,
     /// How long the menu waits for a key once it has been played; then Italian.
     #[serde(default = "menu_wait")]
     pub menu_wait_seconds: u32,
@@ -76,6 +82,10 @@ pub struct SipConfig {
     /// Desk phones that do not register, rung when their operator is available.
     #[serde(default)]
     pub phones: Vec<StaticPhone>,
+}
+
+fn menu_languages() -> Vec<String> {
+    Language::ALL.iter().map(|l| l.code().to_string()).collect()
 }
 
 fn menu_wait() -> u32 {
@@ -182,6 +192,25 @@ pub struct Outbound {
 }
 
 impl SipConfig {
+    /// `menu_languages` read; the first entry that is no menu language, or one given
+    /// twice, is the error.
+    pub fn menu_languages(&self) -> Result<Vec<Language>, String> {
+        let mut out = Vec::with_capacity(self.menu_languages.len());
+        for code in &self.menu_languages {
+            let language = Language::from_code(code).ok_or_else(|| {
+                format!("`{code}` is not a language of the menu; expected some of it, en, fr, es, ro, ru, zh, sq")
+            })?;
+            if out.contains(&language) {
+                return Err(format!("`{code}` is given twice"));
+            }
+            out.push(language);
+        }
+        if out.is_empty() {
+            return Err("expected at least one language (or switch the menu off)".into());
+        }
+        Ok(out)
+    }
+
     /// `outbound` read: `None` when empty (no overflow).
     pub fn outbound_target(&self) -> Result<Option<Outbound>, String> {
         let text = self.outbound.trim();

@@ -167,6 +167,36 @@ async fn a_key_sent_as_sip_info_chooses_too() {
     assert_eq!(language_of_the_call(&app).await.as_deref(), Some("fr"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_language_the_menu_does_not_offer_is_not_chosen() {
+    // The menu offers Italian and English only: French's key 3 leaves Italian.
+    let Some(app) = sip_app(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__MENU", "true"),
+            ("HELPLINE__SIP__MENU_LANGUAGES", "[\"it\", \"en\"]"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    let port = free_port();
+    let anna = operator_with_phone(&app, "anna", port).await;
+    let ear = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sink = ear.local_addr().unwrap().port();
+    let phone = sipp("phone_answer", None, port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let caller = trunk("trunk_menu_info", sip, sink);
+    passed(phone, "anna's phone").await;
+    passed(caller, "the trunk's call with key 3 as SIP INFO").await;
+    let (state, answered_by, events) = the_call(&app).await;
+    assert_eq!(state, CallState::Ended.as_str(), "{events:?}");
+    assert_eq!(answered_by, Some(anna));
+    assert_eq!(language_of_the_call(&app).await.as_deref(), Some("it"));
+}
+
 /// What the caller hears, as the μ-law bytes of the PCMU packets reaching `sink`, until
 /// nothing has come for two seconds: prompts pass through unchanged, so a recording can
 /// be found in it byte for byte.

@@ -20,24 +20,35 @@ use super::prompts::{self, Language, Prompt, PROMPT_CODEC};
 use super::rtp::{OutStream, Packet, RtpError};
 
 /// What the menu plays and how long it waits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MenuPrompts<'a> {
     /// Played first (a key during it already chooses).
     pub welcome: &'a [u8],
-    /// The choices.
-    pub menu: &'a [u8],
+    /// The choices, one clip each, in order.
+    pub menu: Vec<&'a [u8]>,
     /// How long to wait for a key once the menu has been played.
     pub wait: Duration,
+    /// The languages a key may choose: those the menu offers. Another language's key
+    /// (the caller guessed, or pressed the wrong one) leaves Italian.
+    pub offered: Vec<Language>,
+}
+
+impl MenuPrompts<'static> {
+    /// The recorded Italian welcome and the menu lines of `languages`, in that order.
+    pub fn offering(languages: &[Language], wait: Duration) -> Self {
+        Self {
+            welcome: prompts::audio(Language::Italian, Prompt::Welcome),
+            menu: languages.iter().map(|l| prompts::menu_line(*l)).collect(),
+            wait,
+            offered: languages.to_vec(),
+        }
+    }
 }
 
 impl Default for MenuPrompts<'static> {
-    /// The recorded Italian welcome, the eight-language menu, and 5 s to press a key.
+    /// The recorded Italian welcome, all eight languages, and 5 s to press a key.
     fn default() -> Self {
-        Self {
-            welcome: prompts::audio(Language::Italian, Prompt::Welcome),
-            menu: prompts::menu(),
-            wait: Duration::from_secs(5),
-        }
+        Self::offering(&Language::ALL, Duration::from_secs(5))
     }
 }
 
@@ -79,7 +90,7 @@ pub async fn choose_language(
     let stop = CancellationToken::new();
     let key = {
         let speak = async {
-            for clip in [prompts.welcome, prompts.menu] {
+            for clip in std::iter::once(prompts.welcome).chain(prompts.menu.iter().copied()) {
                 if play(socket, remote, stream, clip, PROMPT_CODEC, &stop)
                     .await?
                     .interrupted
@@ -108,6 +119,7 @@ pub async fn choose_language(
     Ok(Choice {
         language: key
             .and_then(Language::from_key)
+            .filter(|l| prompts.offered.contains(l))
             .unwrap_or(Language::Italian),
         key,
     })
@@ -174,8 +186,9 @@ mod tests {
         static ONE_SECOND: [u8; 8_000] = [0x80; 8_000];
         MenuPrompts {
             welcome: &ONE_SECOND,
-            menu: &ONE_SECOND,
+            menu: vec![&ONE_SECOND],
             wait: Duration::from_millis(300),
+            offered: Language::ALL.to_vec(),
         }
     }
 
@@ -298,6 +311,47 @@ mod tests {
             packets += 1;
         }
         assert_eq!(packets, 100);
+    }
+
+    #[tokio::test]
+    async fn a_language_the_menu_does_not_offer_leaves_italian() {
+        let (ours, _trunk, trunk_addr) = sockets().await;
+        let mut stream = OutStream::new(Codec::Pcmu);
+        let (tx, mut info) = mpsc::channel(1);
+        tx.send(Key::from_char('7').expect("key"))
+            .await
+            .expect("sent");
+        let leg = CallerLeg {
+            socket: &ours,
+            remote: trunk_addr,
+            stream: &mut stream,
+            telephone_event: None,
+        };
+        let prompts = MenuPrompts {
+            offered: vec![Language::Italian, Language::English],
+            ..short_prompts()
+        };
+        let choice = choose_language(leg, prompts, &mut info)
+            .await
+            .expect("menu");
+        assert_eq!(choice.language, Language::Italian);
+        assert_eq!(choice.key.map(Key::as_char), Some('7'));
+    }
+
+    #[test]
+    fn the_menu_plays_the_lines_of_the_languages_offered_in_order() {
+        let p = MenuPrompts::offering(
+            &[Language::Romanian, Language::English],
+            Duration::from_secs(3),
+        );
+        assert_eq!(
+            p.menu,
+            [
+                prompts::menu_line(Language::Romanian),
+                prompts::menu_line(Language::English)
+            ]
+        );
+        assert_eq!(MenuPrompts::default().menu.len(), 8);
     }
 
     #[tokio::test]

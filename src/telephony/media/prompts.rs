@@ -1,6 +1,7 @@
 //! The recorded prompts of the voice menu, in the languages a caller can choose with the
-//! keypad: welcome, busy, queue position, closed line; the language menu itself and the
-//! hold music, which are the same for everyone.
+//! keypad: welcome, each language's line of the language menu ("For English, press 2",
+//! in English), busy, queue position, closed line; and the hold music, the same for
+//! everyone.
 //!
 //! The files are 8 kHz mono raw μ-law, made from `prompts/texts.toml` by
 //! `tools/prompts.sh` and committed. They are compiled into the binary with
@@ -157,6 +158,7 @@ impl Prompt {
 /// One language's files.
 struct Files {
     welcome: &'static [u8],
+    menu: &'static [u8],
     busy_hold: &'static [u8],
     queue_position: &'static [u8],
     closed: &'static [u8],
@@ -174,6 +176,7 @@ macro_rules! files {
     ($lang:literal) => {
         Files {
             welcome: prompt_file!($lang, "/welcome.ul"),
+            menu: prompt_file!($lang, "/menu.ul"),
             busy_hold: prompt_file!($lang, "/busy_hold.ul"),
             queue_position: prompt_file!($lang, "/queue_position.ul"),
             closed: prompt_file!($lang, "/closed.ul"),
@@ -201,7 +204,6 @@ static RU: Files = files!("ru");
 static ZH: Files = files!("zh");
 static SQ: Files = files!("sq");
 
-static MENU: &[u8] = prompt_file!("menu.ul");
 static HOLD_MUSIC: &[u8] = prompt_file!("hold_music.ul");
 
 /// A prompt in a language (μ-law, [`PROMPT_CODEC`]).
@@ -215,9 +217,9 @@ pub fn audio(language: Language, prompt: Prompt) -> &'static [u8] {
     }
 }
 
-/// The language menu: each language's choice in that language, in the menu's order.
-pub fn menu() -> &'static [u8] {
-    MENU
+/// A language's line of the language menu, said in that language with its key.
+pub fn menu_line(language: Language) -> &'static [u8] {
+    language.files().menu
 }
 
 /// The hold music, a loop of about 19 s.
@@ -275,9 +277,15 @@ mod tests {
     }
 
     #[test]
-    fn the_menu_names_eight_languages_and_the_music_plays_a_while() {
-        // Eight choices of a second or more each.
-        assert_audible("menu", menu(), 8.0);
+    fn each_language_has_its_menu_line_and_the_music_plays_a_while() {
+        for language in Language::ALL {
+            assert_audible(
+                &format!("{}/menu", language.code()),
+                menu_line(language),
+                1.0,
+            );
+        }
+        assert_ne!(menu_line(Language::Italian), menu_line(Language::English));
         assert_audible("hold music", hold_music(), 15.0);
     }
 

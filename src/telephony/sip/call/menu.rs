@@ -76,10 +76,7 @@ impl CallContext {
     ) -> Option<Language> {
         self.record(id, CallState::Menu, "menu", None).await;
         let (keys_tx, mut keys) = mpsc::channel(8);
-        let prompts = MenuPrompts {
-            wait: self.menu_wait,
-            ..MenuPrompts::default()
-        };
+        let prompts = MenuPrompts::offering(&self.menu_languages, self.menu_wait);
         let menu = choose_language(media.caller_leg(), prompts, &mut keys);
         tokio::pin!(menu);
         let language = loop {

@@ -47,7 +47,7 @@ use crate::calls::caller::e164;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Transition};
 use crate::config::LineConfig;
 use crate::telephony::config::{Outbound, RingStrategy, StaticPhone};
-use crate::telephony::media::{CallMedia, HoldPlan, MediaError, PortPool};
+use crate::telephony::media::{CallMedia, HoldPlan, Language, MediaError, PortPool};
 
 /// What every call needs.
 pub struct CallContext {
@@ -70,6 +70,8 @@ pub struct CallContext {
     pub menu: bool,
     /// How long the menu waits for a key after it has been played.
     pub menu_wait: Duration,
+    /// The languages the menu offers, in order.
+    pub menu_languages: Vec<Language>,
     /// When a caller on hold hears that the operators are busy.
     pub hold: HoldPlan,
     /// Desk phones configured without registration.
