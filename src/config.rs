@@ -52,6 +52,9 @@ pub struct Config {
     pub media: crate::telephony::media::MediaConfig,
     /// Statistics: the report and the exports.
     pub stats: StatsConfig,
+    /// Numbers hosted at a Twilio-compatible provider (voice webhooks).
+    #[serde(default)]
+    pub twilio: crate::telephony::twilio::TwilioConfig,
 }
 
 /// `[http]`
@@ -537,6 +540,9 @@ impl Config {
             }
         }
         self.notify.validate()?;
+        if let Err((key, why)) = self.twilio.validate(&self.http.public_url) {
+            return Err(ConfigError::key(src, &key, why));
+        }
         Ok(())
     }
 

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::router())
         .merge(console::router())
         .merge(sms_hooks::router())
+        .merge(crate::telephony::twilio::router())
         .merge(openapi::router())
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(middleware::from_fn(record_request))

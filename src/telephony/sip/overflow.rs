@@ -33,14 +33,20 @@ pub struct OverflowTarget {
 /// a number. The rota comes first; the configured number is the fallback.
 pub async fn target(state: &AppState, at: DateTime<Utc>) -> Option<OverflowTarget> {
     let outbound = state.config.sip.outbound_target().ok().flatten()?;
+    let (user_id, number) = mobile(state, at).await?;
+    Some(OverflowTarget {
+        user_id,
+        number,
+        outbound,
+    })
+}
+
+/// The on-call mobile at `at`, whoever carries the call there (the SIP trunk, or a
+/// provider's `<Dial>`): the night operator on call with a mobile and their id, else the
+/// configured number; `None` when neither.
+pub async fn mobile(state: &AppState, at: DateTime<Utc>) -> Option<(Option<i64>, String)> {
     match night_operator(state, at).await {
-        Ok(Some((user_id, number))) => {
-            return Some(OverflowTarget {
-                user_id: Some(user_id),
-                number,
-                outbound,
-            })
-        }
+        Ok(Some((user_id, number))) => return Some((Some(user_id), number)),
         Ok(None) => {}
         // The rota cannot be read: the configured number still gets the call.
         Err(e) => tracing::error!(error = %e, "night operators' rota not read"),
@@ -48,11 +54,7 @@ pub async fn target(state: &AppState, at: DateTime<Utc>) -> Option<OverflowTarge
     let number = crate::calls::caller::e164(&state.config.sip.overflow_number)
         .ok()
         .flatten()?;
-    Some(OverflowTarget {
-        user_id: None,
-        number,
-        outbound,
-    })
+    Some((None, number))
 }
 
 /// The first night operator on call at `at` with an active account and a mobile.

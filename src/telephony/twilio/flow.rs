@@ -1,0 +1,314 @@
+//! A provider-hosted call, step by step: each webhook moves the call record and answers
+//! the TwiML of the next step. The steps are those of a SIP call (`sip::call`): the
+//! language menu, the available operators rung together (after the menu, those who
+//! speak the language first), the on-call mobile, then the closed-line message and a
+//! callback task.
+//!
+//! The provider posts a webhook again when it got no answer in time, so every step is
+//! idempotent: a move the record has made already (or can no longer make) is skipped,
+//! and the TwiML is worked out again from the same inputs.
+
+use chrono::Utc;
+use secrecy::SecretString;
+
+use super::texts::{texts, voice};
+use super::twiml::{DialTarget, Response, Say, Target, Verb};
+use crate::app::AppState;
+use crate::auth::SpokenLanguages;
+use crate::calls::{CallId, CallState, Transition};
+use crate::db::DbError;
+use crate::telephony::media::Language;
+use crate::telephony::sip::overflow;
+use crate::with_db;
+
+/// Where a `<Dial>` stood when its outcome comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The operators who speak the caller's language, alone for a while.
+    Speakers,
+    /// Every available operator (or, after `Speakers`, the others).
+    Operators,
+    /// The on-call mobile.
+    Mobile,
+}
+
+impl Step {
+    /// As the action URL's query says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Speakers => "speakers",
+            Step::Operators => "operators",
+            Step::Mobile => "mobile",
+        }
+    }
+
+    /// From the query.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Step::Speakers, Step::Operators, Step::Mobile]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// One call's context in a webhook.
+pub struct Call<'a> {
+    /// The service.
+    pub state: &'a AppState,
+    /// The record.
+    pub id: CallId,
+    /// The caller's number as the provider gives it (every webhook carries `From`),
+    /// used only for a callback task when the call is missed.
+    pub from: Option<SecretString>,
+}
+
+impl Call<'_> {
+    fn url(&self, path_and_query: &str) -> String {
+        format!(
+            "{}/telephony/twilio/{path_and_query}",
+            self.state.config.http.public_url.trim_end_matches('/')
+        )
+    }
+
+    /// Moves the record to `to` unless it is there already or cannot go there any more
+    /// (a webhook posted twice, or arriving after a later one): then nothing happens.
+    pub async fn move_to(&self, to: CallState, reason: &str, actor: Option<i64>) {
+        match state_of(self.state, self.id).await {
+            Ok(Some(now)) if now == to || !now.can_become(to) => return,
+            Ok(_) => {}
+            Err(e) => tracing::error!(call = %self.id, error = %e, "call state not read"),
+        }
+        let change = Transition {
+            to,
+            at: self.state.clock.now(),
+            reason: Some(reason.to_string()),
+            actor_user_id: actor,
+        };
+        if let Err(e) = self.state.calls.transition(self.id, change).await {
+            // A race with the provider's other webhook for the same call: logged.
+            tracing::warn!(call = %self.id, to = %to, error = %e, "call record not moved");
+        }
+        self.state.board.poke();
+    }
+
+    /// The language menu: the welcome and each offered language's line, in its voice;
+    /// the key goes to `gather`, and no key to `gather` without one (Italian).
+    pub fn menu(&self) -> Response {
+        let sip = &self.state.config.sip;
+        let offered = sip
+            .menu_languages()
+            .unwrap_or_else(|_| Language::ALL.to_vec());
+        let mut prompts = Vec::with_capacity(offered.len() + 1);
+        if let Some(t) = texts(Language::Italian) {
+            prompts.push(Say {
+                text: t.welcome.clone(),
+                language: voice(Language::Italian),
+            });
+        }
+        prompts.extend(offered.iter().filter_map(|l| {
+            texts(*l).map(|t| Say {
+                text: t.menu.clone(),
+                language: voice(*l),
+            })
+        }));
+        Response::new()
+            .then(Verb::Gather {
+                action: self.url("gather"),
+                timeout: sip.menu_wait_seconds,
+                prompts,
+            })
+            .then(Verb::Redirect(self.url("gather")))
+    }
+
+    /// The closed-line message in Italian and English, then the end of the call.
+    pub fn closed_message() -> Response {
+        [Language::Italian, Language::English]
+            .into_iter()
+            .filter_map(|l| texts(l).map(|t| (l, t)))
+            .fold(Response::new(), |r, (l, t)| {
+                r.say(t.closed.clone(), voice(l))
+            })
+            .then(Verb::Hangup)
+    }
+
+    /// Nobody took the call: missed, a callback task, and the closed-line message.
+    pub async fn missed(&self, reason: &str) -> Response {
+        self.move_to(CallState::Missed, reason, None).await;
+        overflow::leave_callback(self.state, self.id, self.from.as_ref()).await;
+        Self::closed_message()
+    }
+
+    /// The `<Dial>` after `done` (none yet: the first), for a caller of `language`.
+    pub async fn next_dial(&self, done: Option<Step>, language: Option<Language>) -> Response {
+        let operators = match available(self.state).await {
+            Ok(o) => o,
+            Err(e) => {
+                // The operators cannot be read: the mobile still gets the call.
+                tracing::error!(call = %self.id, error = %e, "available operators not read");
+                Vec::new()
+            }
+        };
+        let tw = &self.state.config.twilio;
+        let lang = language.map_or("", |l| l.code());
+        let (speak, rest): (Vec<_>, Vec<_>) = operators
+            .into_iter()
+            .partition(|o| language.is_some_and(|l| o.languages.speaks(l)));
+        let (step, group, timeout) = match done {
+            None if !speak.is_empty() && !rest.is_empty() => {
+                (Step::Speakers, speak, tw.hunt_seconds)
+            }
+            None => {
+                let all = speak.into_iter().chain(rest).collect();
+                (Step::Operators, all, tw.ring_timeout_seconds)
+            }
+            Some(Step::Speakers) => (
+                Step::Operators,
+                rest,
+                tw.ring_timeout_seconds
+                    .saturating_sub(tw.hunt_seconds)
+                    .max(5),
+            ),
+            Some(Step::Operators) | Some(Step::Mobile) => (Step::Mobile, Vec::new(), 0),
+        };
+        if step != Step::Mobile && !group.is_empty() {
+            let targets = group
+                .into_iter()
+                .flat_map(|o| {
+                    let callback = self.url(&format!("status?user={}", o.user_id));
+                    o.targets.into_iter().map(move |target| DialTarget {
+                        target,
+                        status_callback: Some(callback.clone()),
+                    })
+                })
+                .collect();
+            self.move_to(CallState::Ringing, "cpaas_dial", None).await;
+            return Response::new().then(Verb::Dial {
+                action: self.url(&format!("dial?step={}&lang={lang}", step.as_str())),
+                timeout,
+                caller_id: None,
+                targets,
+            });
+        }
+        if done == Some(Step::Mobile) {
+            return self.missed("overflow_no_answer").await;
+        }
+        let Some((user, number)) = overflow::mobile(self.state, Utc::now()).await else {
+            return self.missed("no_operator_available").await;
+        };
+        let callback = match user {
+            Some(u) => self.url(&format!("status?user={u}&leg=mobile")),
+            None => self.url("status?leg=mobile"),
+        };
+        self.move_to(CallState::Overflowed, "no_operator_answered", None)
+            .await;
+        metrics::counter!("helpline_cpaas_overflows_total").increment(1);
+        Response::new().then(Verb::Dial {
+            action: self.url(&format!("dial?step=mobile&lang={lang}")),
+            timeout: tw.mobile_ring_seconds,
+            caller_id: None,
+            targets: vec![DialTarget {
+                target: Target::Number(number),
+                status_callback: Some(callback),
+            }],
+        })
+    }
+}
+
+/// An available operator with a device at the provider.
+struct Available {
+    user_id: i64,
+    languages: SpokenLanguages,
+    targets: Vec<Target>,
+}
+
+/// The operators marked available, available longest first, with their configured
+/// targets (an operator without one cannot be rung through the provider).
+async fn available(state: &AppState) -> Result<Vec<Available>, DbError> {
+    let people: Vec<(i64, String, String)> = with_db!(&state.db, |pool| {
+        sqlx::query_as(
+            "select u.id, u.username, u.languages from users u join operator_status s on s.user_id = u.id \
+             where s.status = 'available' and u.active order by s.since, u.id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    let configured = &state.config.twilio.operators;
+    Ok(people
+        .into_iter()
+        .filter_map(|(user_id, username, languages)| {
+            let targets: Vec<Target> = configured
+                .iter()
+                .filter(|o| o.user == username)
+                .filter_map(|o| o.target().ok())
+                .collect();
+            (!targets.is_empty()).then(|| Available {
+                user_id,
+                languages: SpokenLanguages::from_stored(&languages),
+                targets,
+            })
+        })
+        .collect())
+}
+
+/// The record's state now.
+pub async fn state_of(state: &AppState, id: CallId) -> Result<Option<CallState>, DbError> {
+    let s: Option<String> = with_db!(&state.db, |pool| sqlx::query_scalar(
+        "select state from calls where id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?);
+    Ok(s.and_then(|s| s.parse().ok()))
+}
+
+/// The record of a provider's call.
+pub async fn call_of(state: &AppState, sid: &str) -> Result<Option<CallId>, DbError> {
+    Ok(with_db!(&state.db, |pool| sqlx::query_scalar(
+        "select call_id from cpaas_calls where call_sid = $1"
+    )
+    .bind(sid)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// Ties a provider's call to its record; `false` when the CallSid was known already
+/// (the incoming-call webhook posted twice at once).
+pub async fn remember(state: &AppState, sid: &str, id: CallId) -> Result<bool, DbError> {
+    let inserted: u64 = with_db!(&state.db, |pool| sqlx::query(
+        "insert into cpaas_calls (call_sid, call_id, created_at) values ($1, $2, $3) \
+         on conflict (call_sid) do nothing"
+    )
+    .bind(sid)
+    .bind(id)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(inserted == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_read_back_from_the_query() {
+        for s in [Step::Speakers, Step::Operators, Step::Mobile] {
+            assert_eq!(Step::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Step::parse("x"), None);
+    }
+
+    #[test]
+    fn the_closed_message_is_said_in_italian_and_english_then_hangs_up() {
+        let xml = Call::closed_message().to_xml();
+        assert!(
+            xml.contains("<Say language=\"it-IT\">Il Numero Verde"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<Say language=\"en-GB\">The anti-trafficking"),
+            "{xml}"
+        );
+        assert!(xml.ends_with("<Hangup/></Response>"), "{xml}");
+    }
+}

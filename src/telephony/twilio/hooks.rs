@@ -1,0 +1,390 @@
+//! The webhooks a Twilio-compatible provider calls for a hosted number:
+//!
+//! - `POST /telephony/twilio/voice`: a call arrives; the record is opened (channel
+//!   `cpaas`, the `From` number kept only as keyed hash and territory hint);
+//! - `POST /telephony/twilio/gather`: the key pressed in the language menu (or none);
+//! - `POST /telephony/twilio/dial?step=…`: how a `<Dial>` ended (`DialCallStatus`);
+//! - `POST /telephony/twilio/status`: `CallStatus` of the call, and (with `user=` in the
+//!   query) of a dialled operator's or mobile's leg: who answered.
+//!
+//! Every request must carry a valid `X-Twilio-Signature` for the public URL it was sent
+//! to (`http.public_url` + path and query): without one, 403, counted, nothing recorded.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::flow::{self, Call, Step};
+use super::twiml::{self, Verb};
+use crate::app::AppState;
+use crate::calls::{CallState, CallerFingerprint, Channel, NewCall};
+use crate::referral::notify::{form_params, signature};
+use crate::telephony::media::Language;
+
+/// The webhook routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/telephony/twilio/voice", post(voice))
+        .route("/telephony/twilio/gather", post(gather))
+        .route("/telephony/twilio/dial", post(dial))
+        .route("/telephony/twilio/status", post(status))
+}
+
+/// A webhook's form parameters, once its signature is checked.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn xml(response: &twiml::Response) -> Response {
+    (
+        [(CONTENT_TYPE, "text/xml; charset=utf-8")],
+        response.to_xml(),
+    )
+        .into_response()
+}
+
+fn refused(hook: &'static str) -> Response {
+    metrics::counter!("helpline_webhook_refused_total", "hook" => hook).increment(1);
+    tracing::warn!(hook, "webhook refused: missing or invalid signature");
+    (StatusCode::FORBIDDEN, "invalid signature").into_response()
+}
+
+/// Why a webhook is not taken.
+enum Unsigned {
+    /// The webhooks are off: as if they did not exist.
+    Off,
+    /// No valid signature for this hook.
+    Refused(&'static str),
+}
+
+impl IntoResponse for Unsigned {
+    fn into_response(self) -> Response {
+        match self {
+            Unsigned::Off => StatusCode::NOT_FOUND.into_response(),
+            Unsigned::Refused(hook) => refused(hook),
+        }
+    }
+}
+
+/// The parameters of a signed request.
+fn signed(
+    state: &AppState,
+    hook: &'static str,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Params, Unsigned> {
+    let tw = &state.config.twilio;
+    if !tw.enabled {
+        return Err(Unsigned::Off);
+    }
+    let Some(token) = tw.auth_token.as_ref() else {
+        return Err(Unsigned::Refused(hook));
+    };
+    let url = format!(
+        "{}{}",
+        state.config.http.public_url.trim_end_matches('/'),
+        uri.0.path_and_query().map_or("", |p| p.as_str())
+    );
+    let header = headers
+        .get("x-twilio-signature")
+        .and_then(|h| h.to_str().ok());
+    let params = form_params(body);
+    match header {
+        Some(h) if signature::is_valid(token.expose_secret(), &url, &params, h) => {
+            Ok(Params(params))
+        }
+        _ => Err(Unsigned::Refused(hook)),
+    }
+}
+
+fn query<'a>(uri: &'a OriginalUri, name: &str) -> Option<&'a str> {
+    uri.0.query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+fn bad_request(why: &'static str) -> Response {
+    (StatusCode::BAD_REQUEST, why).into_response()
+}
+
+fn unavailable() -> Response {
+    // The provider retries on a 5xx; the retry is idempotent.
+    (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+}
+
+/// The call of a webhook that names a CallSid, with the caller's number for a callback.
+async fn call_for<'a>(state: &'a AppState, params: &Params) -> Result<Call<'a>, Response> {
+    let sid = params
+        .get("CallSid")
+        .ok_or_else(|| bad_request("CallSid is required"))?;
+    let id = match flow::call_of(state, sid).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return Err((StatusCode::NOT_FOUND, "unknown CallSid").into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "provider call not read");
+            return Err(unavailable());
+        }
+    };
+    Ok(Call {
+        state,
+        id,
+        from: params
+            .get("From")
+            .map(|f| SecretString::from(f.to_string())),
+    })
+}
+
+/// `POST /telephony/twilio/voice`: a call arrives.
+async fn voice(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match signed(&state, "twilio_voice", &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let Some(sid) = params.get("CallSid") else {
+        return bad_request("CallSid is required");
+    };
+    let from = params.get("From").unwrap_or_default();
+    let dialled: String = params
+        .get("To")
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(20)
+        .collect();
+    let line = state
+        .config
+        .lines
+        .iter()
+        .find(|l| dialled == l.number || dialled.strip_prefix("39") == Some(l.number.as_str()))
+        .cloned();
+    // Posted again (the provider did not get our answer): the same first step, nothing
+    // recorded twice.
+    let known = match flow::call_of(&state, sid).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "provider call not read");
+            return unavailable();
+        }
+    };
+    let call = match known {
+        Some(id) => Call {
+            state: &state,
+            id,
+            from: Some(SecretString::from(from.to_string())),
+        },
+        None => {
+            let caller = state
+                .hasher
+                .fingerprint(from, &state.directory.current())
+                .unwrap_or(CallerFingerprint {
+                    hash: None,
+                    territory_hint: None,
+                });
+            let new = NewCall {
+                channel: Channel::Cpaas,
+                line: Some(line.as_ref().map_or(dialled.clone(), |l| l.number.clone())),
+                caller,
+                language: None,
+                opened_by: None,
+            };
+            let id = match state.calls.open(new, state.clock.now()).await {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::error!(error = %e, "call record not opened");
+                    return unavailable();
+                }
+            };
+            let call = Call {
+                state: &state,
+                id,
+                from: Some(SecretString::from(from.to_string())),
+            };
+            match flow::remember(&state, sid, id).await {
+                Ok(true) => metrics::counter!("helpline_cpaas_calls_total").increment(1),
+                Ok(false) => {
+                    // The same webhook twice at once: the other one has the call.
+                    call.move_to(CallState::Failed, "duplicate_webhook", None)
+                        .await;
+                    return unavailable();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "provider call not remembered");
+                    call.move_to(CallState::Failed, "cpaas_storage", None).await;
+                    return unavailable();
+                }
+            }
+            state.board.poke();
+            call
+        }
+    };
+    let Some(line) = line else {
+        call.move_to(CallState::Failed, "unknown_line", None).await;
+        return xml(&twiml::Response::new().then(Verb::Hangup));
+    };
+    let now = state.clock.now();
+    if !line.open_schedule().plays_at(now) {
+        metrics::counter!("helpline_cpaas_rejected_total", "reason" => "line_closed").increment(1);
+        return xml(&call.missed("line_closed").await);
+    }
+    if state.config.sip.menu && line.menu_schedule().plays_at(now) {
+        call.move_to(CallState::Menu, "menu", None).await;
+        return xml(&call.menu());
+    }
+    call.move_to(CallState::Queued, "cpaas", None).await;
+    xml(&call.next_dial(None, None).await)
+}
+
+/// `POST /telephony/twilio/gather`: the menu's key (`Digits`), or none.
+async fn gather(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match signed(&state, "twilio_gather", &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let call = match call_for(&state, &params).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let offered = state
+        .config
+        .sip
+        .menu_languages()
+        .unwrap_or_else(|_| Language::ALL.to_vec());
+    let language = params
+        .get("Digits")
+        .and_then(|d| d.chars().next())
+        .and_then(crate::telephony::media::Key::from_char)
+        .and_then(Language::from_key)
+        .filter(|l| offered.contains(l))
+        .unwrap_or(Language::Italian);
+    if matches!(
+        flow::state_of(&state, call.id).await,
+        Ok(Some(CallState::Menu))
+    ) {
+        if let Err(e) = crate::calls::store::set_language(&state.db, call.id, language.code()).await
+        {
+            tracing::error!(call = %call.id, error = %e, "language not stored");
+        }
+        metrics::counter!("helpline_cpaas_menu_choices_total", "language" => language.code())
+            .increment(1);
+    }
+    call.move_to(CallState::Queued, "menu", None).await;
+    xml(&call.next_dial(None, Some(language)).await)
+}
+
+/// `POST /telephony/twilio/dial?step=…&lang=…`: how a `<Dial>` ended.
+async fn dial(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match signed(&state, "twilio_dial", &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let Some(step) = query(&uri, "step").and_then(Step::parse) else {
+        return bad_request("step is required");
+    };
+    let language = query(&uri, "lang").and_then(Language::from_code);
+    let call = match call_for(&state, &params).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match params.get("DialCallStatus").unwrap_or_default() {
+        // Someone answered and the conversation is over.
+        "completed" | "answered" => {
+            let why = if step == Step::Mobile {
+                "overflow_answered"
+            } else {
+                "cpaas_answered"
+            };
+            call.move_to(CallState::Answered, why, None).await;
+            call.move_to(CallState::Ended, "dial_completed", None).await;
+            xml(&twiml::Response::new().then(Verb::Hangup))
+        }
+        _ if matches!(params.get("CallStatus"), Some("completed" | "canceled")) => {
+            // The caller hung up while the phones rang.
+            call.move_to(CallState::Abandoned, "caller_hung_up", None)
+                .await;
+            xml(&twiml::Response::new())
+        }
+        // busy, no-answer, failed, canceled: the next step.
+        _ => xml(&call.next_dial(Some(step), language).await),
+    }
+}
+
+/// `POST /telephony/twilio/status`: the call's status, or (`user=`, `leg=mobile`) that
+/// of a dialled leg.
+async fn status(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match signed(&state, "twilio_status", &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let status = params.get("CallStatus").unwrap_or_default();
+    if let Some(parent) = params.get("ParentCallSid") {
+        // A dialled leg: its answer says who took the call.
+        let parent = Params(vec![("CallSid".into(), parent.to_string())]);
+        let call = match call_for(&state, &parent).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        if status == "in-progress" || status == "answered" {
+            let user = query(&uri, "user").and_then(|u| u.parse::<i64>().ok());
+            let why = if query(&uri, "leg") == Some("mobile") {
+                "overflow_answered"
+            } else {
+                "cpaas_answered"
+            };
+            call.move_to(CallState::Answered, why, user).await;
+        }
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let call = match call_for(&state, &params).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match status {
+        "completed" | "canceled" | "busy" | "no-answer" => {
+            let now = flow::state_of(&state, call.id).await.ok().flatten();
+            if now == Some(CallState::Answered) {
+                call.move_to(CallState::Ended, "call_completed", None).await;
+            } else {
+                call.move_to(CallState::Abandoned, "caller_hung_up", None)
+                    .await;
+            }
+        }
+        "failed" => call.move_to(CallState::Failed, "cpaas_failed", None).await,
+        // queued, ringing, in-progress: the webhooks of the steps say more.
+        _ => {}
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
