@@ -292,3 +292,85 @@ async fn read_call_state(app: &crate::helpers::TestApp) -> Option<String> {
     .await
     .unwrap())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_who_does_not_answer_rings_out_and_the_request_is_unanswered() {
+    use crate::sip_calls::{free_port, operator_with_phone, passed, sipp};
+    let mediator_port = free_port();
+    let outbound = format!("udp:127.0.0.1:{mediator_port}");
+    let Some(app) = sip_app(
+        Backend::Sqlite,
+        &[
+            ("HELPLINE__SIP__OUTBOUND", &outbound),
+            ("HELPLINE__SIP__OVERFLOW_RING_SECONDS", "2"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let sip = app.sip.expect("SIP endpoint");
+    let port = free_port();
+    operator_with_phone(&app, "anna", port).await;
+    let c = Console::new(&app);
+    c.sign_in("anna", PASSWORD).await;
+    let phone = sipp("phone_answer", None, port);
+    // The mediator's phone rings and is never picked up: it is cancelled.
+    let mediator = sipp("phone_cancelled", None, mediator_port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let trunk = sipp("trunk_call_eight_seconds", Some(sip), free_port());
+    let mut answered = false;
+    for _ in 0..100 {
+        if read_call_state(&app).await.as_deref() == Some("answered") {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered, "{:?}", read_call(&app).await);
+    let call: String = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select cast(id as text) from calls where channel = 'sip'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    let intake = location(&c.get(&format!("/calls/{call}/intake")).await).to_string();
+    let intake_id = intake.rsplit('/').next().unwrap().to_string();
+    let r = c
+        .submit(
+            &format!("/intakes/{intake_id}/summary"),
+            &format!("/intakes/{intake_id}/mediation"),
+            &[("language", "ru")],
+        )
+        .await;
+    let page = location(&r).to_string();
+    let request: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    let r = c
+        .submit(&page, &format!("{page}/call"), &[("mediator", "med-ru-1")])
+        .await;
+    assert_eq!(location(&r), page);
+    assert_eq!(
+        mediation_state(&app, request).await,
+        MediationState::Ringing
+    );
+    // A second mediator cannot be called while one rings.
+    let r = c.submit(&page, &format!("{page}/call"), &[]).await;
+    assert_eq!(r.status().as_u16(), 422, "the page offers no second call");
+    passed(
+        mediator,
+        "the mediator's phone, cancelled after ringing out",
+    )
+    .await;
+    // Recorded before the CANCEL went out, after the ring time.
+    let m = mediation::get(&app.db, request).await.unwrap();
+    assert_eq!(m.state, MediationState::Unanswered);
+    let (rang, gave_up) = (m.events[1].2, m.events[2].2);
+    assert!(
+        gave_up - rang >= chrono::Duration::seconds(2),
+        "rang for the ring time"
+    );
+    passed(trunk, "the trunk's call").await;
+    passed(phone, "anna's phone").await;
+    let (state, _, _) = the_call(&app).await;
+    assert_eq!(state, "ended", "the call went on without the mediator");
+}

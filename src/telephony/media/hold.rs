@@ -54,6 +54,35 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<usize>>,
 {
+    let socket = leg.socket;
+    // What the trunk sends meanwhile is read and dropped: left in the socket's buffer,
+    // seconds of it would reach the operator in one burst when the relay takes over.
+    let drain = async {
+        let mut buf = [0u8; 2048];
+        loop {
+            if socket.recv_from(&mut buf).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    tokio::select! {
+        held = play_hold(leg, language, plan, &mut position, cancel) => held,
+        // The drain never ends; this arm only completes the match.
+        () = drain => Ok(0),
+    }
+}
+
+async fn play_hold<F, Fut>(
+    leg: CallerLeg<'_>,
+    language: Language,
+    plan: HoldPlan,
+    position: &mut F,
+    cancel: &CancellationToken,
+) -> Result<u32, RtpError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<usize>>,
+{
     let CallerLeg {
         socket,
         remote,
@@ -201,12 +230,26 @@ mod tests {
         let (done, audio) = tokio::join!(
             hold(leg, Language::Italian, plan, || async { None }, &cancel),
             async {
+                // The caller speaks while on hold.
+                let ours_addr = ours.local_addr().expect("address");
+                for _ in 0..20 {
+                    trunk
+                        .send_to(&[0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], ours_addr)
+                        .await
+                        .expect("sent");
+                }
                 let audio = receive_for(&trunk, Duration::from_millis(300)).await;
                 cancel.cancel();
                 audio
             }
         );
         assert_eq!(done.expect("held"), 0, "interrupted during the first one");
+        // What the trunk sent while on hold was read and dropped, not left for the relay.
+        let mut buf = [0u8; 64];
+        assert!(
+            ours.try_recv(&mut buf).is_err(),
+            "nothing left in the socket"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(starts_with(
             &audio,

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use rsipstack::dialog::client_dialog::ClientInviteDialog;
 use rsipstack::dialog::dialog::DialogState;
+use tokio::time::Instant;
 
 use super::legs::Run;
 use crate::telephony::live::{CallCommand, LiveError, MediatorDial};
@@ -30,6 +31,8 @@ pub(super) struct MediatorLeg {
     pair: Option<PortPair>,
     /// Their place in the conference, once they answered.
     party: Option<PartyId>,
+    /// When their phone has rung long enough (`overflow_ring_seconds`, as a mobile's).
+    ring_until: Instant,
 }
 
 /// What mixing needs to know of a call, learnt when it is answered: the G.711 law the
@@ -105,6 +108,7 @@ impl Run<'_> {
             dial,
             pair: Some(pair),
             party: None,
+            ring_until: Instant::now() + self.ctx.overflow_timeout,
         });
         Ok(())
     }
@@ -119,16 +123,35 @@ impl Run<'_> {
     /// Hangs up on the mediator's leg, takes them out of the mix, and moves the request
     /// on: left once they had joined, unanswered while their phone rang.
     async fn hang_up_mediator(&mut self, leg: MediatorLeg) {
+        // The mix and the record first: the mediator's phone may take its time to
+        // answer the BYE or CANCEL, and they are off the call either way.
         match leg.party {
             Some(party) => {
-                leg.dialog.bye().await.ok();
                 self.leave_conference(party).await;
                 self.mediation(&leg.dial, MediationState::Left).await;
+                leg.dialog.bye().await.ok();
             }
             None => {
-                leg.dialog.cancel().await.ok();
                 self.mediation(&leg.dial, MediationState::Unanswered).await;
+                leg.dialog.cancel().await.ok();
             }
+        }
+    }
+
+    /// While the mediator's phone rings: when it has rung long enough.
+    pub(super) fn mediator_deadline(&self) -> Option<Instant> {
+        self.mediator
+            .as_ref()
+            .filter(|leg| leg.party.is_none())
+            .map(|leg| leg.ring_until)
+    }
+
+    /// The mediator's phone rang out: cancelled, and the request unanswered (the
+    /// operator can call another one in).
+    pub(super) async fn mediator_rang_out(&mut self) {
+        if let Some(leg) = self.mediator.take() {
+            tracing::info!(call = %self.id, mediator = %leg.dial.code, "mediator did not answer");
+            self.hang_up_mediator(leg).await;
         }
     }
 

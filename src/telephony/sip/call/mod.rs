@@ -344,6 +344,8 @@ impl CallContext {
                     deadline = run.on_state(state, &trunk_call_id, until).await;
                 }
                 Some(command) = commands.recv() => run.on_command(command).await,
+                () = tokio::time::sleep_until(run.mediator_deadline().unwrap_or(until)),
+                    if run.mediator_deadline().is_some() => run.mediator_rang_out().await,
             }
         }
         run.end_mediation().await;
