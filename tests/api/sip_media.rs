@@ -82,6 +82,22 @@ pub(crate) fn baresip(dir: &Path, extra: &[&str]) -> Option<tokio::process::Chil
     }
 }
 
+/// The user's id, and whether a phone of theirs registered within 15 s.
+pub(crate) async fn registered(app: &crate::helpers::TestApp, user: &str) -> (i64, bool) {
+    let id = helpline::auth::users::find(&app.db, user).await.unwrap().id;
+    for _ in 0..300 {
+        if !bindings::bindings_of(&app.db, id, chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            return (id, true);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (id, false)
+}
+
 /// Seconds of audio in the one WAV file of `dir` whose name ends with `suffix`.
 fn seconds(dir: &Path, suffix: &str) -> f64 {
     let file = std::fs::read_dir(dir)
@@ -142,22 +158,7 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
         return;
     };
     // The softphone registers through the digest challenge.
-    let anna = helpline::auth::users::find(&app.db, "anna")
-        .await
-        .unwrap()
-        .id;
-    let mut registered = false;
-    for _ in 0..300 {
-        if !bindings::bindings_of(&app.db, anna, chrono::Utc::now())
-            .await
-            .unwrap()
-            .is_empty()
-        {
-            registered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (anna, registered) = registered(&app, "anna").await;
     if !registered {
         phone.start_kill().ok();
         let out = phone.wait_with_output().await.unwrap();

@@ -12,9 +12,9 @@ use helpline::telephony::sip::bindings;
 use helpline::triage::mediation::{self, MediationState};
 
 use crate::console_client::{location, Console, PASSWORD};
-use crate::helpers::Backend;
+use crate::helpers::{Backend, TestApp};
 use crate::sip_calls::{read_call, sip_app, the_call};
-use crate::sip_media::{baresip, baresip_config, free_sip_port};
+use crate::sip_media::{baresip, baresip_config, free_sip_port, registered};
 
 /// The mediator's number in the directory (the first Russian-speaking mediator).
 const MEDIATOR: &str = "+393000000901";
@@ -73,7 +73,7 @@ fn heard(dir: &Path, freq: f64) -> (usize, f64) {
     (clear, s.iter().copied().fold(0.0, f64::max))
 }
 
-async fn mediation_state(app: &crate::helpers::TestApp, id: i64) -> MediationState {
+async fn mediation_state(app: &TestApp, id: i64) -> MediationState {
     mediation::get(&app.db, id).await.unwrap().state
 }
 
@@ -133,60 +133,15 @@ async fn a_mediator_joins_the_call_each_party_hears_the_other_two_and_never_itse
         return;
     };
     let mediator_phone = baresip(mediator_dir, &[]).expect("baresip");
-    let anna = helpline::auth::users::find(&app.db, "anna")
-        .await
-        .unwrap()
-        .id;
-    let mut registered = false;
-    for _ in 0..300 {
-        if !bindings::bindings_of(&app.db, anna, chrono::Utc::now())
-            .await
-            .unwrap()
-            .is_empty()
-        {
-            registered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (anna, registered) = registered(&app, "anna").await;
     assert!(registered, "baresip registered as anna's phone");
 
     // The caller talks for 16 s, then hangs up.
     let dial = format!("/dial sip:800186086@127.0.0.1:{}", sip.port());
     let trunk = baresip(trunk_dir, &["-e", &dial, "-t", "16"]).expect("baresip");
-    let mut answered = false;
-    for _ in 0..200 {
-        if read_call_state(&app).await.as_deref() == Some("answered") {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        answered,
-        "anna's phone answered: {:?}",
-        read_call(&app).await
-    );
-    let call: String = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
-        "select cast(id as text) from calls where channel = 'sip'"
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap());
-
     // Anna opens the intake of the call, asks for a Russian mediator, and calls the one
     // on call into the call.
-    let intake = location(&c.get(&format!("/calls/{call}/intake")).await).to_string();
-    let intake_id = intake.rsplit('/').next().unwrap().to_string();
-    let r = c
-        .submit(
-            &format!("/intakes/{intake_id}/summary"),
-            &format!("/intakes/{intake_id}/mediation"),
-            &[("language", "ru")],
-        )
-        .await;
-    let page = location(&r).to_string();
-    let request: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    let (page, request) = ask_for_a_mediator(&app, &c, 200).await;
     let (_, html) = c.get_text(&page).await;
     assert!(html.contains("id=\"mediation-dial\""), "{html}");
     let r = c
@@ -284,7 +239,40 @@ async fn a_mediator_joins_the_call_each_party_hears_the_other_two_and_never_itse
     );
 }
 
-async fn read_call_state(app: &crate::helpers::TestApp) -> Option<String> {
+/// Once the SIP call is answered (polled `tries` times, 50 ms apart), the operator
+/// signed in on `c` opens its intake and asks for a Russian mediator: the request's
+/// page and id.
+async fn ask_for_a_mediator(app: &TestApp, c: &Console, tries: usize) -> (String, i64) {
+    let mut answered = false;
+    for _ in 0..tries {
+        if read_call_state(app).await.as_deref() == Some("answered") {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered, "answered: {:?}", read_call(app).await);
+    let call: String = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select cast(id as text) from calls where channel = 'sip'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    let intake = location(&c.get(&format!("/calls/{call}/intake")).await).to_string();
+    let intake_id = intake.rsplit('/').next().unwrap().to_string();
+    let r = c
+        .submit(
+            &format!("/intakes/{intake_id}/summary"),
+            &format!("/intakes/{intake_id}/mediation"),
+            &[("language", "ru")],
+        )
+        .await;
+    let page = location(&r).to_string();
+    let request = page.rsplit('/').next().unwrap().parse().unwrap();
+    (page, request)
+}
+
+async fn read_call_state(app: &TestApp) -> Option<String> {
     helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
         "select state from calls where channel = 'sip'"
     )
@@ -319,32 +307,7 @@ async fn a_mediator_who_does_not_answer_rings_out_and_the_request_is_unanswered(
     let mediator = sipp("phone_cancelled", None, mediator_port);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let trunk = sipp("trunk_call_eight_seconds", Some(sip), free_port());
-    let mut answered = false;
-    for _ in 0..100 {
-        if read_call_state(&app).await.as_deref() == Some("answered") {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(answered, "{:?}", read_call(&app).await);
-    let call: String = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
-        "select cast(id as text) from calls where channel = 'sip'"
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap());
-    let intake = location(&c.get(&format!("/calls/{call}/intake")).await).to_string();
-    let intake_id = intake.rsplit('/').next().unwrap().to_string();
-    let r = c
-        .submit(
-            &format!("/intakes/{intake_id}/summary"),
-            &format!("/intakes/{intake_id}/mediation"),
-            &[("language", "ru")],
-        )
-        .await;
-    let page = location(&r).to_string();
-    let request: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    let (page, request) = ask_for_a_mediator(&app, &c, 100).await;
     let r = c
         .submit(&page, &format!("{page}/call"), &[("mediator", "med-ru-1")])
         .await;

@@ -135,21 +135,13 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
     use tokio::net::UdpSocket;
 
     use super::*;
     use crate::telephony::media::g711::Codec;
     use crate::telephony::media::rtp::{OutStream, Packet, FRAME_SAMPLES};
-
-    async fn sockets() -> (UdpSocket, UdpSocket, SocketAddr) {
-        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let ours = UdpSocket::bind((local, 0)).await.expect("bind");
-        let trunk = UdpSocket::bind((local, 0)).await.expect("bind");
-        let addr = trunk.local_addr().expect("address");
-        (ours, trunk, addr)
-    }
+    use crate::telephony::media::testing::trunk_pair;
 
     /// The payloads the trunk receives for `window`, as μ-law.
     async fn receive_for(trunk: &UdpSocket, window: Duration) -> Vec<u8> {
@@ -171,7 +163,7 @@ mod tests {
 
     #[tokio::test]
     async fn music_first_then_busy_and_the_place_in_the_queue() {
-        let (ours, trunk, trunk_addr) = sockets().await;
+        let (ours, trunk, trunk_addr) = trunk_pair().await;
         let mut stream = OutStream::new(Codec::Pcmu);
         let cancel = CancellationToken::new();
         let plan = HoldPlan {
@@ -213,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn with_nobody_to_ring_the_announcement_comes_first_and_cancel_stops_it() {
-        let (ours, trunk, trunk_addr) = sockets().await;
+        let (ours, trunk, trunk_addr) = trunk_pair().await;
         let mut stream = OutStream::from_parts(Codec::Pcmu, 1, 500, 0);
         let cancel = CancellationToken::new();
         let plan = HoldPlan {

@@ -165,22 +165,13 @@ async fn first_key(
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
 
     use rtp_rs::{RtpPacketBuilder, Seq};
     use tokio::time::Instant;
 
     use super::*;
     use crate::telephony::media::g711::Codec;
-
-    /// Our socket, the fake trunk's socket and its address.
-    async fn sockets() -> (UdpSocket, UdpSocket, SocketAddr) {
-        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let ours = UdpSocket::bind((local, 0)).await.expect("bind");
-        let trunk = UdpSocket::bind((local, 0)).await.expect("bind");
-        let addr = trunk.local_addr().expect("address");
-        (ours, trunk, addr)
-    }
+    use crate::telephony::media::testing::trunk_pair;
 
     fn short_prompts() -> MenuPrompts<'static> {
         static ONE_SECOND: [u8; 8_000] = [0x80; 8_000];
@@ -230,7 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn key_2_during_the_welcome_chooses_english_and_stops_the_prompt() {
-        let (ours, trunk, trunk_addr) = sockets().await;
+        let (ours, trunk, trunk_addr) = trunk_pair().await;
         let ours_addr = ours.local_addr().expect("address");
         let mut stream = OutStream::new(Codec::Pcma);
         let (_tx, mut info) = mpsc::channel(1);
@@ -256,7 +247,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_sent_as_sip_info_chooses_too() {
-        let (ours, _trunk, trunk_addr) = sockets().await;
+        let (ours, _trunk, trunk_addr) = trunk_pair().await;
         let mut stream = OutStream::new(Codec::Pcmu);
         let (tx, mut info) = mpsc::channel(1);
         tx.send(Key::from_char('7').expect("key"))
@@ -276,7 +267,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_key_is_italian_after_the_whole_menu_and_the_wait() {
-        let (ours, trunk, trunk_addr) = sockets().await;
+        let (ours, trunk, trunk_addr) = trunk_pair().await;
         let mut stream = OutStream::new(Codec::Pcmu);
         let (tx, mut info) = mpsc::channel(1);
         drop(tx);
@@ -315,7 +306,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_language_the_menu_does_not_offer_leaves_italian() {
-        let (ours, _trunk, trunk_addr) = sockets().await;
+        let (ours, _trunk, trunk_addr) = trunk_pair().await;
         let mut stream = OutStream::new(Codec::Pcmu);
         let (tx, mut info) = mpsc::channel(1);
         tx.send(Key::from_char('7').expect("key"))
@@ -356,7 +347,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_that_is_no_language_leaves_italian() {
-        let (ours, trunk, trunk_addr) = sockets().await;
+        let (ours, trunk, trunk_addr) = trunk_pair().await;
         let ours_addr = ours.local_addr().expect("address");
         let mut stream = OutStream::new(Codec::Pcmu);
         let (_tx, mut info) = mpsc::channel(1);

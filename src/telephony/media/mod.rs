@@ -69,6 +69,22 @@ pub(crate) mod testing {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     }
 
+    /// Our socket, a fake trunk's socket and the trunk's address, on 127.0.0.1.
+    pub async fn trunk_pair() -> (
+        tokio::net::UdpSocket,
+        tokio::net::UdpSocket,
+        std::net::SocketAddr,
+    ) {
+        let ours = tokio::net::UdpSocket::bind((localhost(), 0))
+            .await
+            .expect("bind");
+        let trunk = tokio::net::UdpSocket::bind((localhost(), 0))
+            .await
+            .expect("bind");
+        let addr = trunk.local_addr().expect("address");
+        (ours, trunk, addr)
+    }
+
     /// A range of `pairs` RTP/RTCP pairs that nothing on the host uses right now.
     pub fn free_range(pairs: u16) -> (u16, u16) {
         loop {

@@ -6,11 +6,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::form::Posted;
-use super::intake::{audited, INTAKE_ROLES};
-use super::mediation_page::mediation_error;
+use super::intake::INTAKE_ROLES;
+use super::mediation_page::{audited_back, mediation_error};
 use super::page::PageError;
 use crate::app::AppState;
 use crate::calls::caller::e164;
@@ -155,19 +155,7 @@ pub async fn dial(State(state): State<AppState>, Path(id): Path<i64>, posted: Po
         return live_error(&e, lang);
     }
     let detail = serde_json::json!({ "call": call.to_string(), "mediator": code });
-    if let Err(r) = audited(
-        &state,
-        &session,
-        "mediation.dial",
-        "mediation",
-        id.to_string(),
-        detail,
-    )
-    .await
-    {
-        return r;
-    }
-    Redirect::to(&format!("/mediation/{id}")).into_response()
+    audited_back(&state, &session, "mediation.dial", id, detail).await
 }
 
 /// `POST /mediation/{id}/drop`: hangs up on the mediator; caller and operator go on.
@@ -189,17 +177,5 @@ pub async fn hang_up(
         return live_error(&e, lang);
     }
     let detail = serde_json::json!({ "call": call.to_string(), "mediator": m.mediator_code });
-    if let Err(r) = audited(
-        &state,
-        &session,
-        "mediation.drop",
-        "mediation",
-        id.to_string(),
-        detail,
-    )
-    .await
-    {
-        return r;
-    }
-    Redirect::to(&format!("/mediation/{id}")).into_response()
+    audited_back(&state, &session, "mediation.drop", id, detail).await
 }

@@ -35,6 +35,20 @@ pub(super) fn mediation_error(e: MediationError, lang: Lang) -> Response {
     PageError::new(StatusCode::UNPROCESSABLE_ENTITY, lang, lang.pick(it, en)).into_response()
 }
 
+/// Audits a change to mediation request `id` and goes back to its page.
+pub(super) async fn audited_back(
+    state: &AppState,
+    session: &Session,
+    action: &'static str,
+    id: i64,
+    detail: serde_json::Value,
+) -> Response {
+    if let Err(r) = audited(state, session, action, "mediation", id.to_string(), detail).await {
+        return r;
+    }
+    Redirect::to(&format!("/mediation/{id}")).into_response()
+}
+
 fn language_name(lang: Lang, code: &str) -> String {
     languages::language(code)
         .map(|l| lang.pick(l.it, l.en).to_string())
@@ -91,19 +105,7 @@ pub async fn request(
         Err(e) => return PageError::from_db(e, session.lang).into_response(),
     };
     let detail = serde_json::json!({ "intake": id, "language": language, "notifications": called });
-    if let Err(r) = audited(
-        &state,
-        &session,
-        "mediation.request",
-        "mediation",
-        mid.to_string(),
-        detail,
-    )
-    .await
-    {
-        return r;
-    }
-    Redirect::to(&format!("/mediation/{mid}")).into_response()
+    audited_back(&state, &session, "mediation.request", mid, detail).await
 }
 
 /// A mediator as the request page lists them.
@@ -248,19 +250,7 @@ pub async fn change(
         return mediation_error(e, session.lang);
     }
     let detail = serde_json::json!({ "to": to.as_str(), "mediator": mediator });
-    if let Err(r) = audited(
-        &state,
-        &session,
-        "mediation.change",
-        "mediation",
-        id.to_string(),
-        detail,
-    )
-    .await
-    {
-        return r;
-    }
-    Redirect::to(&format!("/mediation/{id}")).into_response()
+    audited_back(&state, &session, "mediation.change", id, detail).await
 }
 
 /// One open request on the board.
