@@ -152,8 +152,7 @@ impl Party {
     }
 }
 
-/// What the task and the handle share.
-#[derive(Debug)]
+/// What the task and the handle share (not `Debug`: its buffers are kilobytes of bytes).
 struct State {
     mixer: Mixer,
     parties: Vec<Party>,
@@ -355,10 +354,20 @@ async fn run(state: Arc<Mutex<State>>) {
 
 /// A running conference. Dropping it stops the mix and frees every party's ports;
 /// [`Conference::stop`] does the same and returns the final counts.
-#[derive(Debug)]
 pub struct Conference {
     state: Arc<Mutex<State>>,
     task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Conference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.state);
+        let parties: Vec<_> = state.parties.iter().map(|p| (p.id, p.remote)).collect();
+        f.debug_struct("Conference")
+            .field("parties", &parties)
+            .field("ticks", &state.ticks)
+            .finish()
+    }
 }
 
 impl Conference {
