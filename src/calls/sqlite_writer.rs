@@ -22,6 +22,8 @@ pub(super) enum Op {
         id: CallId,
         new: NewCall,
         at: DateTime<Utc>,
+        /// A cloud provider's CallSid, tied to the record in the same transaction.
+        provider_sid: Option<String>,
     },
     Transition {
         id: CallId,
@@ -94,9 +96,13 @@ fn apply(
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
         results.push(match &request.op {
-            Op::Open { id, new, at } => {
-                open(&tx, *id, new, *at).map(|()| Ok(CallState::Offered))?
-            }
+            Op::Open {
+                id,
+                new,
+                at,
+                provider_sid,
+            } => open(&tx, *id, new, *at, provider_sid.as_deref())
+                .map(|()| Ok(CallState::Offered))?,
             Op::Transition { id, change } => transition(&tx, *id, change)?,
         });
     }
@@ -114,6 +120,7 @@ fn open(
     id: CallId,
     new: &NewCall,
     at: DateTime<Utc>,
+    provider_sid: Option<&str>,
 ) -> Result<(), rusqlite::Error> {
     let offered = CallState::Offered.as_str();
     conn.prepare_cached(
@@ -133,6 +140,15 @@ fn open(
     ])?;
     conn.prepare_cached("insert into call_events (call_id, seq, state, at, actor_user_id) values (?1, 1, ?2, ?3, ?4)")?
         .execute(params![id.to_string(), offered, ts(at), new.opened_by])?;
+    if let Some(sid) = provider_sid {
+        // A CallSid already known (the provider's webhook twice at once) keeps its call;
+        // the caller sees whose it is and gives this record up.
+        conn.prepare_cached(
+            "insert into cpaas_calls (call_sid, call_id, created_at) values (?1, ?2, ?3) \
+             on conflict (call_sid) do nothing",
+        )?
+        .execute(params![sid, id.to_string(), ts(at)])?;
+    }
     Ok(())
 }
 

@@ -77,23 +77,36 @@ pub(super) async fn open_pg(
     id: CallId,
     new: &NewCall,
     at: DateTime<Utc>,
+    provider_sid: Option<&str>,
 ) -> Result<(), CallError> {
-    sqlx::query(
+    // With a provider's CallSid, its row goes in the same statement (a CallSid already
+    // known keeps its call: the caller checks).
+    let sql = if provider_sid.is_some() {
+        "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
+         opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id), \
+         e as (insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c) \
+         insert into cpaas_calls (call_sid, call_id, created_at) select $10, id, $8 from c \
+         on conflict (call_sid) do nothing"
+    } else {
         "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
          opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id) \
-         insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c",
-    )
-    .bind(id)
-    .bind(new.channel.as_str())
-    .bind(&new.line)
-    .bind(&new.caller.hash)
-    .bind(&new.caller.territory_hint)
-    .bind(&new.language)
-    .bind(CallState::Offered.as_str())
-    .bind(at)
-    .bind(new.opened_by)
-    .execute(conn)
-    .await?;
+         insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c"
+    };
+    let query = sqlx::query(sql)
+        .bind(id)
+        .bind(new.channel.as_str())
+        .bind(&new.line)
+        .bind(&new.caller.hash)
+        .bind(&new.caller.territory_hint)
+        .bind(&new.language)
+        .bind(CallState::Offered.as_str())
+        .bind(at)
+        .bind(new.opened_by);
+    let query = match provider_sid {
+        Some(sid) => query.bind(sid),
+        None => query,
+    };
+    query.execute(conn).await?;
     Ok(())
 }
 

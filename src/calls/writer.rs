@@ -52,7 +52,33 @@ impl CallLog {
     /// Opens a call record in state `offered`; durable when this returns.
     pub async fn open(&self, new: NewCall, at: DateTime<Utc>) -> Result<CallId, CallError> {
         let id = CallId::new();
-        self.submit(Op::Open { id, new, at }).await?;
+        self.submit(Op::Open {
+            id,
+            new,
+            at,
+            provider_sid: None,
+        })
+        .await?;
+        Ok(id)
+    }
+
+    /// Opens the record of a call at a cloud provider and ties its CallSid to it, in the
+    /// same durable write. A CallSid already tied to a call stays with that one (see
+    /// `cpaas_calls`): the caller checks which call it names.
+    pub async fn open_from_provider(
+        &self,
+        new: NewCall,
+        at: DateTime<Utc>,
+        call_sid: &str,
+    ) -> Result<CallId, CallError> {
+        let id = CallId::new();
+        self.submit(Op::Open {
+            id,
+            new,
+            at,
+            provider_sid: Some(call_sid.to_string()),
+        })
+        .await?;
         Ok(id)
     }
 
@@ -76,7 +102,12 @@ impl CallLog {
             Route::Direct(pool) => {
                 let mut conn = pool.acquire().await.map_err(DbError::from)?;
                 match op {
-                    Op::Open { id, new, at } => store::open_pg(&mut conn, id, &new, at)
+                    Op::Open {
+                        id,
+                        new,
+                        at,
+                        provider_sid,
+                    } => store::open_pg(&mut conn, id, &new, at, provider_sid.as_deref())
                         .await
                         .map(|()| CallState::Offered),
                     Op::Transition { id, change } => {

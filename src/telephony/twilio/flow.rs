@@ -15,7 +15,7 @@ use super::texts::{texts, voice};
 use super::twiml::{DialTarget, Response, Say, Target, Verb};
 use crate::app::AppState;
 use crate::auth::SpokenLanguages;
-use crate::calls::{CallId, CallState, Transition};
+use crate::calls::{CallError, CallId, CallState, Transition};
 use crate::db::DbError;
 use crate::telephony::media::Language;
 use crate::telephony::sip::overflow;
@@ -72,22 +72,23 @@ impl Call<'_> {
     /// Moves the record to `to` unless it is there already or cannot go there any more
     /// (a webhook posted twice, or arriving after a later one): then nothing happens.
     pub async fn move_to(&self, to: CallState, reason: &str, actor: Option<i64>) {
-        match state_of(self.state, self.id).await {
-            Ok(Some(now)) if now == to || !now.can_become(to) => return,
-            Ok(_) => {}
-            Err(e) => tracing::error!(call = %self.id, error = %e, "call state not read"),
-        }
         let change = Transition {
             to,
             at: self.state.clock.now(),
             reason: Some(reason.to_string()),
             actor_user_id: actor,
         };
-        if let Err(e) = self.state.calls.transition(self.id, change).await {
-            // A race with the provider's other webhook for the same call: logged.
-            tracing::warn!(call = %self.id, to = %to, error = %e, "call record not moved");
+        // The lifecycle's own check refuses a move made already or no longer possible,
+        // in the same write: no read first.
+        match self.state.calls.transition(self.id, change).await {
+            Ok(_) => self.state.board.poke(),
+            Err(CallError::Illegal(e)) => {
+                tracing::debug!(call = %self.id, error = %e, "webhook step already recorded")
+            }
+            Err(e) => {
+                tracing::warn!(call = %self.id, to = %to, error = %e, "call record not moved")
+            }
         }
-        self.state.board.poke();
     }
 
     /// The language menu: the welcome and each offered language's line, in its voice;
@@ -268,22 +269,6 @@ pub async fn call_of(state: &AppState, sid: &str) -> Result<Option<CallId>, DbEr
     .bind(sid)
     .fetch_optional(pool)
     .await?))
-}
-
-/// Ties a provider's call to its record; `false` when the CallSid was known already
-/// (the incoming-call webhook posted twice at once).
-pub async fn remember(state: &AppState, sid: &str, id: CallId) -> Result<bool, DbError> {
-    let inserted: u64 = with_db!(&state.db, |pool| sqlx::query(
-        "insert into cpaas_calls (call_sid, call_id, created_at) values ($1, $2, $3) \
-         on conflict (call_sid) do nothing"
-    )
-    .bind(sid)
-    .bind(id)
-    .bind(Utc::now())
-    .execute(pool)
-    .await?
-    .rows_affected());
-    Ok(inserted == 1)
 }
 
 #[cfg(test)]

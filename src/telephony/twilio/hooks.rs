@@ -206,7 +206,11 @@ async fn voice(
                 language: None,
                 opened_by: None,
             };
-            let id = match state.calls.open(new, state.clock.now()).await {
+            let id = match state
+                .calls
+                .open_from_provider(new, state.clock.now(), sid)
+                .await
+            {
                 Ok(id) => id,
                 Err(e) => {
                     tracing::error!(error = %e, "call record not opened");
@@ -218,17 +222,15 @@ async fn voice(
                 id,
                 from: Some(SecretString::from(from.to_string())),
             };
-            match flow::remember(&state, sid, id).await {
-                Ok(true) => metrics::counter!("helpline_cpaas_calls_total").increment(1),
-                Ok(false) => {
-                    // The same webhook twice at once: the other one has the call.
+            match flow::call_of(&state, sid).await {
+                Ok(Some(owner)) if owner == id => {
+                    metrics::counter!("helpline_cpaas_calls_total").increment(1)
+                }
+                _ => {
+                    // The same webhook twice at once, and the other one has the call (or
+                    // the tie cannot be read back): this record is given up, visibly.
                     call.move_to(CallState::Failed, "duplicate_webhook", None)
                         .await;
-                    return unavailable();
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "provider call not remembered");
-                    call.move_to(CallState::Failed, "cpaas_storage", None).await;
                     return unavailable();
                 }
             }
