@@ -24,18 +24,14 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
-use service::{free_port, helpline, hidden, location, run_ok, service_env, Service};
+use service::{
+    drop_db, free_port, fresh_db, helpline, hidden, location, run_ok, service_env, Backend, Service,
+};
 use std::process::Stdio;
 
 const PASSWORD: &str = "bench password, long enough";
 const CALLER_HASH_KEY: &str = "bench-key-bench-key-bench-key-bench-key";
 const KINDS: [&str; 3] = ["board GET", "step GET", "step POST"];
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 struct Args {
     backend: Backend,
@@ -62,13 +58,7 @@ fn parse_args() -> Result<Args, String> {
     };
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--backend" => {
-                args.backend = match it.next().as_deref() {
-                    Some("sqlite") => Backend::Sqlite,
-                    Some("postgres") => Backend::Postgres,
-                    other => return Err(format!("--backend sqlite|postgres, not {other:?}")),
-                }
-            }
+            "--backend" => args.backend = Backend::parse(it.next().as_deref())?,
             "--operators" => args.operators = number(it.next(), "--operators")? as usize,
             "--seconds" => args.seconds = number(it.next(), "--seconds")?,
             "--warmup-seconds" => args.warmup_seconds = number(it.next(), "--warmup-seconds")?,
@@ -82,49 +72,6 @@ fn parse_args() -> Result<Args, String> {
         return Err("--operators and --seconds must be at least 1".into());
     }
     Ok(args)
-}
-
-/// A fresh database URL; for PostgreSQL also the (admin URL, name) to drop it afterwards.
-async fn fresh_db(backend: Backend, dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
-    match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-        Backend::Postgres => {
-            let admin = std::env::var("HELPLINE_BENCH_DATABASE_URL")
-                .expect("set HELPLINE_BENCH_DATABASE_URL to a PostgreSQL database the bench may create databases from");
-            let name = format!("helpline_console_bench_{}", std::process::id());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .expect("connect");
-            sqlx::query(&format!("drop database if exists {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("drop");
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create");
-            let url = format!(
-                "{}/{name}",
-                admin.rsplit_once('/').expect("URL with a database").0
-            );
-            (url, Some((admin, name)))
-        }
-    }
-}
-
-async fn drop_db(drop_later: Option<(String, String)>) {
-    if let Some((admin, name)) = drop_later {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("connect");
-        sqlx::query(&format!("drop database {name} with (force)"))
-            .execute(&mut conn)
-            .await
-            .expect("drop");
-    }
 }
 
 /// One signed-in operator: their own cookie jar, no redirects followed.
@@ -373,7 +320,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (url, drop_later) = fresh_db(args.backend, &dir).await;
+        let (url, drop_later) = fresh_db(args.backend, &dir, "console").await;
         let port = free_port();
         let env = service_env(&url, port, CALLER_HASH_KEY);
         run_ok(&env, &["migrate"], "");

@@ -32,7 +32,9 @@ use std::time::Duration;
 use helpline::referral::notify::signature::expected_signature;
 use reqwest::redirect::Policy;
 use reqwest::Client;
-use service::{free_port, helpline, hidden, location, run_ok, service_env, Service};
+use service::{
+    drop_db, free_port, fresh_db, helpline, hidden, location, run_ok, service_env, Backend, Service,
+};
 use tokio::time::Instant;
 
 const PASSWORD: &str = "bench password, long enough";
@@ -41,12 +43,6 @@ const AUTH_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const PUBLIC_URL: &str = "https://helpline.example.org";
 const HOOK: &str = "/telephony/twilio/voice";
 const LINE: &str = "+39800186086";
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 struct Args {
     backend: Backend,
@@ -73,13 +69,7 @@ fn parse_args() -> Result<Args, String> {
     };
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--backend" => {
-                args.backend = match it.next().as_deref() {
-                    Some("sqlite") => Backend::Sqlite,
-                    Some("postgres") => Backend::Postgres,
-                    other => return Err(format!("--backend sqlite|postgres, not {other:?}")),
-                }
-            }
+            "--backend" => args.backend = Backend::parse(it.next().as_deref())?,
             "--rate" => args.rate = number(it.next(), "--rate")?,
             "--seconds" => args.seconds = number(it.next(), "--seconds")?,
             "--warmup-seconds" => args.warmup_seconds = number(it.next(), "--warmup-seconds")?,
@@ -93,49 +83,6 @@ fn parse_args() -> Result<Args, String> {
         return Err("--rate and --seconds must be at least 1".into());
     }
     Ok(args)
-}
-
-/// A fresh database URL; for PostgreSQL also the (admin URL, name) to drop it afterwards.
-async fn fresh_db(backend: Backend, dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
-    match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-        Backend::Postgres => {
-            let admin = std::env::var("HELPLINE_BENCH_DATABASE_URL")
-                .expect("set HELPLINE_BENCH_DATABASE_URL to a PostgreSQL database the bench may create databases from");
-            let name = format!("helpline_twilio_bench_{}", std::process::id());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .expect("connect");
-            sqlx::query(&format!("drop database if exists {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("drop");
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create");
-            let url = format!(
-                "{}/{name}",
-                admin.rsplit_once('/').expect("URL with a database").0
-            );
-            (url, Some((admin, name)))
-        }
-    }
-}
-
-async fn drop_db(drop_later: Option<(String, String)>) {
-    if let Some((admin, name)) = drop_later {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("connect");
-        sqlx::query(&format!("drop database {name} with (force)"))
-            .execute(&mut conn)
-            .await
-            .expect("drop");
-    }
 }
 
 /// Signs `username` in to the console and marks them available on the board.
@@ -261,7 +208,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (url, drop_later) = fresh_db(args.backend, &dir).await;
+        let (url, drop_later) = fresh_db(args.backend, &dir, "twilio").await;
         let port = free_port();
         let names: Vec<String> = (1..=args.operators).map(|n| format!("op{n}")).collect();
         let targets = names

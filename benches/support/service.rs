@@ -1,5 +1,5 @@
-//! What the benches that run the real service share: its environment, running
-//! `helpline` commands, the service process and its memory, and reading pages.
+//! What the benches that run the real service share: a fresh database, its environment,
+//! running `helpline` commands, the service process and its memory, and reading pages.
 #![allow(dead_code)] // each bench uses its own part
 
 use std::io::Write;
@@ -123,4 +123,73 @@ pub async fn wait_ready(base: &str, within: std::time::Duration) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the service did not become ready within {within:?}");
+}
+
+/// The database a bench runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the bench's temporary directory.
+    Sqlite,
+    /// A database created for the run on the server of `HELPLINE_BENCH_DATABASE_URL`.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`, as `--backend` says it.
+    pub fn parse(s: Option<&str>) -> Result<Self, String> {
+        match s {
+            Some("sqlite") => Ok(Backend::Sqlite),
+            Some("postgres") => Ok(Backend::Postgres),
+            other => Err(format!("--backend sqlite|postgres, not {other:?}")),
+        }
+    }
+}
+
+/// A fresh database URL; for PostgreSQL also the (admin URL, name) to drop it afterwards
+/// with [`drop_db`]. `bench` names the database (`helpline_<bench>_bench_<pid>`).
+pub async fn fresh_db(
+    backend: Backend,
+    dir: &tempfile::TempDir,
+    bench: &str,
+) -> (String, Option<(String, String)>) {
+    match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let admin = std::env::var("HELPLINE_BENCH_DATABASE_URL")
+                .expect("set HELPLINE_BENCH_DATABASE_URL to a PostgreSQL database the bench may create databases from");
+            let name = format!("helpline_{bench}_bench_{}", std::process::id());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connect");
+            sqlx::query(&format!("drop database if exists {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("drop");
+            sqlx::query(&format!("create database {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create");
+            let url = format!(
+                "{}/{name}",
+                admin.rsplit_once('/').expect("URL with a database").0
+            );
+            (url, Some((admin, name)))
+        }
+    }
+}
+
+/// Drops the database [`fresh_db`] made on PostgreSQL.
+pub async fn drop_db(drop_later: Option<(String, String)>) {
+    if let Some((admin, name)) = drop_later {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("connect");
+        sqlx::query(&format!("drop database {name} with (force)"))
+            .execute(&mut conn)
+            .await
+            .expect("drop");
+    }
 }
