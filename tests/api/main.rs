@@ -38,5 +38,5 @@ mod stats_export;
 mod stats_report;
 mod stats_rollup;
 mod stats_week;
-mod twilio;
 mod support;
+mod twilio;
