@@ -407,6 +407,7 @@ fn run() -> Result<(), String> {
                 remote_rtcp: SocketAddr::new(LOCALHOST, remote.port() + 1),
                 latched: true,
                 codec: Codec::Pcmu,
+                continues: None,
             });
         }
         sockets.push(socks);

@@ -82,10 +82,11 @@ pub(crate) fn baresip(dir: &Path, extra: &[&str]) -> Option<tokio::process::Chil
     }
 }
 
-/// The user's id, and whether a phone of theirs registered within 15 s.
+/// The user's id, and whether a phone of theirs registered within 30 s (a softphone
+/// starting while the rest of the suite loads both cores can take a while).
 pub(crate) async fn registered(app: &crate::helpers::TestApp, user: &str) -> (i64, bool) {
     let id = helpline::auth::users::find(&app.db, user).await.unwrap().id;
-    for _ in 0..300 {
+    for _ in 0..600 {
         if !bindings::bindings_of(&app.db, id, chrono::Utc::now())
             .await
             .unwrap()

@@ -32,8 +32,8 @@ use super::g711::Codec;
 use super::mixer::{Mixer, MixerError, PartyId, MAX_PARTIES};
 use super::player::MAX_CATCH_UP;
 use super::ports::PortPair;
-use super::relay::RelayLeg;
-use super::rtp::{OutStream, Packet, FRAME, MAX_PACKET};
+use super::relay::{RelayLeg, SentRtp};
+use super::rtp::{OutStream, Packet, FRAME, FRAME_SAMPLES, MAX_PACKET, SAMPLE_RATE};
 
 /// Largest datagram read whole; anything longer is not an RTP packet of ours to mix.
 const MAX_DATAGRAM: usize = 2048;
@@ -57,6 +57,9 @@ pub struct ConferenceLeg {
     pub latched: bool,
     /// The G.711 law negotiated for the leg: what the party is sent.
     pub codec: Codec,
+    /// The stream the party was receiving (from the relay), to go on with; `None`: a
+    /// new stream.
+    pub continues: Option<SentRtp>,
 }
 
 impl ConferenceLeg {
@@ -71,6 +74,7 @@ impl ConferenceLeg {
             remote_rtcp: leg.remote_rtcp,
             latched: leg.latched,
             codec,
+            continues: leg.sent,
         }
     }
 }
@@ -191,7 +195,24 @@ impl State {
                 latched: leg.latched,
             },
             codec: leg.codec,
-            stream: OutStream::new(leg.codec),
+            stream: match leg.continues {
+                // The same SSRC, the next number, the clock moved on by the time since.
+                Some(sent) => {
+                    let elapsed = Instant::now().saturating_duration_since(sent.at);
+                    let samples = u32::try_from(elapsed.as_millis())
+                        .unwrap_or(u32::MAX)
+                        .saturating_mul(SAMPLE_RATE / 1_000);
+                    OutStream::from_parts(
+                        leg.codec,
+                        sent.ssrc,
+                        sent.sequence.wrapping_add(1),
+                        sent.timestamp
+                            .wrapping_add(FRAME_SAMPLES as u32)
+                            .wrapping_add(samples),
+                    )
+                }
+                None => OutStream::new(leg.codec),
+            },
             stats: PartyStats::default(),
         });
         Ok(id)

@@ -49,6 +49,7 @@ impl Phone {
             remote_rtcp: self.rtcp_addr(),
             latched,
             codec,
+            continues: None,
         }
     }
 }
@@ -532,6 +533,12 @@ async fn a_relayed_call_becomes_a_conference_on_the_same_ports() {
     // The trunk and the phone hear us from the ports they always did.
     assert_one_stream("the trunk", &heard_trunk, 8, caller_port);
     assert_one_stream("the phone", &heard_phone, 0, operator_port);
+    // And the stream they were hearing goes on: its SSRC, the next number.
+    let relayed = Packet::parse(&hello).unwrap();
+    for (who, heard) in [("the trunk", &heard_trunk), ("the phone", &heard_phone)] {
+        assert_eq!(heard[0].ssrc, relayed.ssrc, "{who}");
+        assert_eq!(heard[0].sequence, relayed.sequence.wrapping_add(1), "{who}");
+    }
     assert_hears(
         "the trunk",
         &audio(&heard_trunk, from, to),

@@ -47,7 +47,7 @@ pub use mixer::{Mixer, MixerError, PartyId};
 pub use player::{play, Played};
 pub use ports::{PortError, PortPair, PortPool};
 pub use prompts::{Language, Prompt, PROMPT_CODEC};
-pub use relay::{DirectionStats, RelayLeg, RelaySession, RelayStats, Side};
+pub use relay::{DirectionStats, RelayLeg, RelaySession, RelayStats, SentRtp, Side};
 pub use rtp::{OutStream, Packet, RtpError};
 pub use sdp::{RemoteMedia, Sdp, SdpError};
 pub use session::{CallMedia, MediaError, MenuMedia};

@@ -131,6 +131,40 @@ struct Leg {
     pair: PortPair,
     remote: Mutex<Remote>,
     received: Counters,
+    /// The last RTP packet sent to this leg's remote.
+    sent: Mutex<Option<SentRtp>>,
+}
+
+/// The last RTP packet a leg sent towards its remote: whoever takes the leg over (a
+/// conference) goes on with the same stream, its SSRC, numbers and clock. Some phones
+/// take a new SSRC whose numbers are lower than the old one's for late packets and drop
+/// them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentRtp {
+    /// Its SSRC.
+    pub ssrc: u32,
+    /// Its sequence number.
+    pub sequence: u16,
+    /// Its timestamp.
+    pub timestamp: u32,
+    /// When it was sent.
+    pub at: tokio::time::Instant,
+}
+
+impl SentRtp {
+    /// The stream of an RTP packet (version 2, full fixed header), sent now.
+    fn of(packet: &[u8]) -> Option<Self> {
+        let header = packet.get(..12)?;
+        if header[0] >> 6 != 2 {
+            return None;
+        }
+        Some(Self {
+            sequence: u16::from_be_bytes([header[2], header[3]]),
+            timestamp: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+            ssrc: u32::from_be_bytes([header[8], header[9], header[10], header[11]]),
+            at: tokio::time::Instant::now(),
+        })
+    }
 }
 
 impl Leg {
@@ -167,6 +201,7 @@ impl RelaySession {
                 pair,
                 remote: Mutex::new(Remote::default()),
                 received: Counters::default(),
+                sent: Mutex::new(None),
             })
         };
         let legs = [leg(caller), leg(operator)];
@@ -270,6 +305,8 @@ pub struct RelayLeg {
     pub latched: bool,
     /// What the relay received on this leg.
     pub received: DirectionStats,
+    /// The last RTP packet the relay sent on this leg, for the stream to go on.
+    pub sent: Option<SentRtp>,
 }
 
 /// The remote of a leg whose SDP never came: 0.0.0.0:0, where nothing is sent (as for
@@ -302,6 +339,10 @@ impl RelayLeg {
             remote_rtcp: remote.rtcp.addr.unwrap_or(NO_REMOTE),
             latched: remote.rtp.latched,
             received,
+            sent: leg
+                .sent
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner),
         }
     }
 }
@@ -340,7 +381,14 @@ async fn forward(side: Side, rtcp: bool, from: Arc<Leg>, to: Arc<Leg>) {
         };
         let packet = buf.get(..len).unwrap_or_default();
         match to.socket(rtcp).send_to(packet, target).await {
-            Ok(_) => from.received.relayed(rtcp, len),
+            Ok(_) => {
+                from.received.relayed(rtcp, len);
+                if !rtcp {
+                    if let Some(sent) = SentRtp::of(packet) {
+                        *to.sent.lock().unwrap_or_else(PoisonError::into_inner) = Some(sent);
+                    }
+                }
+            }
             Err(e) => {
                 from.received.dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(leg = side.other().name(), kind, error = %e, "relay send failed");

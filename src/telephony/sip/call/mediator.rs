@@ -226,6 +226,7 @@ impl Run<'_> {
             remote_rtcp: remote.rtcp,
             latched: false,
             codec,
+            continues: None,
         };
         let party = match (&self.conference, self.media.take()) {
             (Some(conference), _) => conference.add(mediator).await?,
