@@ -149,14 +149,25 @@ async fn a_mediator_joins_the_call_each_party_hears_the_other_two_and_never_itse
         .await;
     assert_eq!(location(&r), page, "{:?}", r.status());
     let mut joined = false;
-    for _ in 0..200 {
+    for _ in 0..400 {
         if mediation_state(&app, request).await == MediationState::Joined {
             joined = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(joined, "the mediator answered and joined");
+    if !joined {
+        let m = mediation::get(&app.db, request).await.unwrap();
+        let mut mediator_phone = mediator_phone;
+        mediator_phone.start_kill().ok();
+        let out = mediator_phone.wait_with_output().await.unwrap();
+        panic!(
+            "the mediator did not join within 20 s: {:?}\nthe mediator's softphone:\n{}{}",
+            m.events,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // Three-way talk for four seconds, then Anna drops the mediator.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let (_, html) = c.get_text(&page).await;
