@@ -123,6 +123,9 @@ struct Target {
 struct Remote {
     rtp: Target,
     rtcp: Target,
+    /// The last RTP packet sent to it: kept under the lock the relay takes for every
+    /// packet anyway, so the hot path takes no second one.
+    sent: Option<SentRtp>,
 }
 
 /// One leg: our sockets, its remote, and the counts of what it receives.
@@ -131,8 +134,6 @@ struct Leg {
     pair: PortPair,
     remote: Mutex<Remote>,
     received: Counters,
-    /// The last RTP packet sent to this leg's remote.
-    sent: Mutex<Option<SentRtp>>,
 }
 
 /// The last RTP packet a leg sent towards its remote: whoever takes the leg over (a
@@ -201,7 +202,6 @@ impl RelaySession {
                 pair,
                 remote: Mutex::new(Remote::default()),
                 received: Counters::default(),
-                sent: Mutex::new(None),
             })
         };
         let legs = [leg(caller), leg(operator)];
@@ -339,10 +339,7 @@ impl RelayLeg {
             remote_rtcp: remote.rtcp.addr.unwrap_or(NO_REMOTE),
             latched: remote.rtp.latched,
             received,
-            sent: leg
-                .sent
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner),
+            sent: remote.sent,
         }
     }
 }
@@ -366,11 +363,17 @@ async fn forward(side: Side, rtcp: bool, from: Arc<Leg>, to: Arc<Leg>) {
             from.received.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
+        let packet = buf.get(..len).unwrap_or_default();
         let target = {
-            let remote = to.remote();
+            let mut remote = to.remote();
             if rtcp {
                 remote.rtcp.addr
             } else {
+                // Noted as it goes out: a send that fails leaves a gap of one number in
+                // the stream a conference would go on with, which no receiver minds.
+                if let Some(sent) = SentRtp::of(packet) {
+                    remote.sent = Some(sent);
+                }
                 remote.rtp.addr
             }
         };
@@ -379,16 +382,8 @@ async fn forward(side: Side, rtcp: bool, from: Arc<Leg>, to: Arc<Leg>) {
             from.received.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        let packet = buf.get(..len).unwrap_or_default();
         match to.socket(rtcp).send_to(packet, target).await {
-            Ok(_) => {
-                from.received.relayed(rtcp, len);
-                if !rtcp {
-                    if let Some(sent) = SentRtp::of(packet) {
-                        *to.sent.lock().unwrap_or_else(PoisonError::into_inner) = Some(sent);
-                    }
-                }
-            }
+            Ok(_) => from.received.relayed(rtcp, len),
             Err(e) => {
                 from.received.dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(leg = side.other().name(), kind, error = %e, "relay send failed");
