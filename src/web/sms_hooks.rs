@@ -27,11 +27,13 @@ pub fn router() -> Router<AppState> {
         .route("/referrals/sms/inbound", post(inbound))
 }
 
-fn twiml(body: &'static str) -> Response {
+/// A TwiML answer (the SMS hooks' and the provider-hosted numbers' voice hooks').
+pub(crate) fn twiml(body: impl IntoResponse) -> Response {
     ([(CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
 
-fn refused(hook: &'static str) -> Response {
+/// A webhook without a valid signature: 403, counted by hook, nothing else done.
+pub(crate) fn refused(hook: &'static str) -> Response {
     metrics::counter!("helpline_webhook_refused_total", "hook" => hook).increment(1);
     tracing::warn!(hook, "webhook refused: missing or invalid signature");
     (StatusCode::FORBIDDEN, "invalid signature").into_response()

@@ -82,6 +82,20 @@ pub(crate) fn baresip(dir: &Path, extra: &[&str]) -> Option<tokio::process::Chil
     }
 }
 
+/// Anna, signed in and available on the board, her softphone's password set; her
+/// console.
+pub(crate) async fn anna_available_with_a_phone_password(app: &crate::helpers::TestApp) -> Console {
+    app.token_for("anna", Role::Operator).await;
+    bindings::set_password(&app.db, "anna", "helpline", "telefono-di-anna")
+        .await
+        .unwrap();
+    let c = Console::new(app);
+    c.sign_in("anna", PASSWORD).await;
+    c.submit("/board", "/board/status", &[("status", "available")])
+        .await;
+    c
+}
+
 /// The user's id, and whether a phone of theirs registered within 30 s (a softphone
 /// starting while the rest of the suite loads both cores can take a while).
 pub(crate) async fn registered(app: &crate::helpers::TestApp, user: &str) -> (i64, bool) {
@@ -124,15 +138,7 @@ async fn a_softphone_call_carries_audio_both_ways_through_the_relay() {
         return;
     };
     let sip = app.sip.expect("SIP endpoint");
-    // Anna: available, with a phone password.
-    app.token_for("anna", Role::Operator).await;
-    bindings::set_password(&app.db, "anna", "helpline", "telefono-di-anna")
-        .await
-        .unwrap();
-    let c = Console::new(&app);
-    c.sign_in("anna", PASSWORD).await;
-    c.submit("/board", "/board/status", &[("status", "available")])
-        .await;
+    let _console = anna_available_with_a_phone_password(&app).await;
 
     let tmp = tempfile::tempdir().unwrap();
     let (phone_dir, trunk_dir) = (tmp.path().join("phone"), tmp.path().join("trunk"));

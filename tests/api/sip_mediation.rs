@@ -7,14 +7,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use helpline::auth::Role;
-use helpline::telephony::sip::bindings;
 use helpline::triage::mediation::{self, MediationState};
 
 use crate::console_client::{location, Console, PASSWORD};
 use crate::helpers::{Backend, TestApp};
 use crate::sip_calls::{read_call, sip_app, the_call};
-use crate::sip_media::{baresip, baresip_config, free_sip_port, registered};
+use crate::sip_media::{
+    anna_available_with_a_phone_password, baresip, baresip_config, free_sip_port, registered,
+};
 
 /// The mediator's number in the directory (the first Russian-speaking mediator).
 const MEDIATOR: &str = "+393000000901";
@@ -86,14 +86,7 @@ async fn a_mediator_joins_the_call_each_party_hears_the_other_two_and_never_itse
         return;
     };
     let sip = app.sip.expect("SIP endpoint");
-    app.token_for("anna", Role::Operator).await;
-    bindings::set_password(&app.db, "anna", "helpline", "telefono-di-anna")
-        .await
-        .unwrap();
-    let c = Console::new(&app);
-    c.sign_in("anna", PASSWORD).await;
-    c.submit("/board", "/board/status", &[("status", "available")])
-        .await;
+    let c = anna_available_with_a_phone_password(&app).await;
 
     let tmp = tempfile::tempdir().unwrap();
     let dirs: Vec<_> = ["phone", "trunk", "mediator"]

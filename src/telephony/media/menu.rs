@@ -117,10 +117,7 @@ pub async fn choose_language(
         }
     };
     Ok(Choice {
-        language: key
-            .and_then(Language::from_key)
-            .filter(|l| prompts.offered.contains(l))
-            .unwrap_or(Language::Italian),
+        language: Language::chosen(key, &prompts.offered),
         key,
     })
 }

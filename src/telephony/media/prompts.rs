@@ -90,6 +90,14 @@ impl Language {
         Self::ALL.into_iter().find(|l| l.digit() == digit)
     }
 
+    /// The language a key chooses among those the menu offers: Italian without a key,
+    /// or for a key that chooses nothing offered.
+    pub fn chosen(key: Option<Key>, offered: &[Language]) -> Self {
+        key.and_then(Self::from_key)
+            .filter(|l| offered.contains(l))
+            .unwrap_or(Language::Italian)
+    }
+
     /// Its name in itself, as the menu says it.
     pub fn native_name(self) -> &'static str {
         match self {

@@ -50,14 +50,7 @@ pub async fn available(
     now: DateTime<Utc>,
     statics: &[StaticPhone],
 ) -> Result<Vec<Operator>, DbError> {
-    let people: Vec<(i64, String, String)> = with_db!(db, |pool| {
-        sqlx::query_as(
-            "select u.id, u.username, u.languages from users u join operator_status s on s.user_id = u.id \
-             where s.status = 'available' and u.active order by s.since, u.id",
-        )
-        .fetch_all(pool)
-        .await?
-    });
+    let people = available_people(db).await?;
     let bindings: Vec<(i64, String, String)> = with_db!(db, |pool| {
         sqlx::query_as(
             "select b.user_id, b.contact, b.source from sip_bindings b \
@@ -71,7 +64,12 @@ pub async fn available(
     });
     Ok(people
         .into_iter()
-        .filter_map(|(user_id, username, languages)| {
+        .filter_map(|person| {
+            let Person {
+                user_id,
+                username,
+                languages,
+            } = person;
             let registered =
                 bindings
                     .iter()
@@ -92,11 +90,43 @@ pub async fn available(
                     })
                 });
             let phones: Vec<Phone> = registered.chain(configured).collect();
-            (!phones.is_empty()).then(|| Operator {
+            (!phones.is_empty()).then_some(Operator {
                 user_id,
                 phones,
-                languages: SpokenLanguages::from_stored(&languages),
+                languages,
             })
+        })
+        .collect())
+}
+
+/// An operator marked available on the board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The operator.
+    pub user_id: i64,
+    /// Their user name (desk phones and provider targets are configured by it).
+    pub username: String,
+    /// The languages they speak.
+    pub languages: SpokenLanguages,
+}
+
+/// The operators marked available on the board with an active account, available
+/// longest first: whom a call may ring, whether over SIP or through a provider.
+pub async fn available_people(db: &Db) -> Result<Vec<Person>, DbError> {
+    let people: Vec<(i64, String, String)> = with_db!(db, |pool| {
+        sqlx::query_as(
+            "select u.id, u.username, u.languages from users u join operator_status s on s.user_id = u.id \
+             where s.status = 'available' and u.active order by s.since, u.id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(people
+        .into_iter()
+        .map(|(user_id, username, languages)| Person {
+            user_id,
+            username,
+            languages: SpokenLanguages::from_stored(&languages),
         })
         .collect())
 }

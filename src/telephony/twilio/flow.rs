@@ -18,7 +18,7 @@ use crate::auth::SpokenLanguages;
 use crate::calls::{CallError, CallId, CallState, Transition};
 use crate::db::DbError;
 use crate::telephony::media::Language;
-use crate::telephony::sip::overflow;
+use crate::telephony::sip::{overflow, phones};
 use crate::with_db;
 
 /// Where a `<Dial>` stood when its outcome comes back.
@@ -224,26 +224,19 @@ struct Available {
 /// The operators marked available, available longest first, with their configured
 /// targets (an operator without one cannot be rung through the provider).
 async fn available(state: &AppState) -> Result<Vec<Available>, DbError> {
-    let people: Vec<(i64, String, String)> = with_db!(&state.db, |pool| {
-        sqlx::query_as(
-            "select u.id, u.username, u.languages from users u join operator_status s on s.user_id = u.id \
-             where s.status = 'available' and u.active order by s.since, u.id",
-        )
-        .fetch_all(pool)
-        .await?
-    });
     let configured = &state.config.twilio.operators;
-    Ok(people
+    Ok(phones::available_people(&state.db)
+        .await?
         .into_iter()
-        .filter_map(|(user_id, username, languages)| {
+        .filter_map(|person| {
             let targets: Vec<Target> = configured
                 .iter()
-                .filter(|o| o.user == username)
+                .filter(|o| o.user == person.username)
                 .filter_map(|o| o.target().ok())
                 .collect();
-            (!targets.is_empty()).then(|| Available {
-                user_id,
-                languages: SpokenLanguages::from_stored(&languages),
+            (!targets.is_empty()).then_some(Available {
+                user_id: person.user_id,
+                languages: person.languages,
                 targets,
             })
         })

@@ -11,13 +11,13 @@
 //! to (`http.public_url` + path and query): without one, 403, counted, nothing recorded.
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 
 use super::flow::{self, Call, Step};
 use super::twiml::{self, Verb};
@@ -25,6 +25,7 @@ use crate::app::AppState;
 use crate::calls::{CallState, CallerFingerprint, Channel, NewCall};
 use crate::referral::notify::{form_params, signature};
 use crate::telephony::media::Language;
+use crate::web::sms_hooks::{self, refused};
 
 /// The webhook routes.
 pub fn router() -> Router<AppState> {
@@ -48,17 +49,7 @@ impl Params {
 }
 
 fn xml(response: &twiml::Response) -> Response {
-    (
-        [(CONTENT_TYPE, "text/xml; charset=utf-8")],
-        response.to_xml(),
-    )
-        .into_response()
-}
-
-fn refused(hook: &'static str) -> Response {
-    metrics::counter!("helpline_webhook_refused_total", "hook" => hook).increment(1);
-    tracing::warn!(hook, "webhook refused: missing or invalid signature");
-    (StatusCode::FORBIDDEN, "invalid signature").into_response()
+    sms_hooks::twiml(response.to_xml())
 }
 
 /// Why a webhook is not taken.
@@ -110,11 +101,18 @@ fn signed(
     }
 }
 
-fn query<'a>(uri: &'a OriginalUri, name: &str) -> Option<&'a str> {
-    uri.0.query()?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then_some(v)
-    })
+/// What the action and callback URLs we hand the provider carry in their query (all
+/// optional, so that an unsigned request is refused for its signature, not its query).
+#[derive(Debug, Default, Deserialize)]
+struct Steps {
+    /// The `<Dial>` an outcome is for.
+    step: Option<String>,
+    /// The caller's language, after the menu.
+    lang: Option<String>,
+    /// The operator whose leg a status is for.
+    user: Option<String>,
+    /// `mobile` for the on-call mobile's leg.
+    leg: Option<String>,
 }
 
 fn bad_request(why: &'static str) -> Response {
@@ -131,21 +129,27 @@ async fn call_for<'a>(state: &'a AppState, params: &Params) -> Result<Call<'a>, 
     let sid = params
         .get("CallSid")
         .ok_or_else(|| bad_request("CallSid is required"))?;
-    let id = match flow::call_of(state, sid).await {
-        Ok(Some(id)) => id,
-        Ok(None) => return Err((StatusCode::NOT_FOUND, "unknown CallSid").into_response()),
+    let mut call = call_named(state, sid).await?;
+    call.from = params
+        .get("From")
+        .map(|f| SecretString::from(f.to_string()));
+    Ok(call)
+}
+
+/// The call a CallSid names (without the caller's number).
+async fn call_named<'a>(state: &'a AppState, sid: &str) -> Result<Call<'a>, Response> {
+    match flow::call_of(state, sid).await {
+        Ok(Some(id)) => Ok(Call {
+            state,
+            id,
+            from: None,
+        }),
+        Ok(None) => Err((StatusCode::NOT_FOUND, "unknown CallSid").into_response()),
         Err(e) => {
             tracing::error!(error = %e, "provider call not read");
-            return Err(unavailable());
+            Err(unavailable())
         }
-    };
-    Ok(Call {
-        state,
-        id,
-        from: params
-            .get("From")
-            .map(|f| SecretString::from(f.to_string())),
-    })
+    }
 }
 
 /// `POST /telephony/twilio/voice`: a call arrives.
@@ -275,13 +279,11 @@ async fn gather(
         .sip
         .menu_languages()
         .unwrap_or_else(|_| Language::ALL.to_vec());
-    let language = params
+    let key = params
         .get("Digits")
         .and_then(|d| d.chars().next())
-        .and_then(crate::telephony::media::Key::from_char)
-        .and_then(Language::from_key)
-        .filter(|l| offered.contains(l))
-        .unwrap_or(Language::Italian);
+        .and_then(crate::telephony::media::Key::from_char);
+    let language = Language::chosen(key, &offered);
     if matches!(
         flow::state_of(&state, call.id).await,
         Ok(Some(CallState::Menu))
@@ -300,6 +302,7 @@ async fn gather(
 /// `POST /telephony/twilio/dial?step=…&lang=…`: how a `<Dial>` ended.
 async fn dial(
     State(state): State<AppState>,
+    Query(q): Query<Steps>,
     uri: OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -308,10 +311,10 @@ async fn dial(
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    let Some(step) = query(&uri, "step").and_then(Step::parse) else {
+    let Some(step) = q.step.as_deref().and_then(Step::parse) else {
         return bad_request("step is required");
     };
-    let language = query(&uri, "lang").and_then(Language::from_code);
+    let language = q.lang.as_deref().and_then(Language::from_code);
     let call = match call_for(&state, &params).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -343,6 +346,7 @@ async fn dial(
 /// of a dialled leg.
 async fn status(
     State(state): State<AppState>,
+    Query(q): Query<Steps>,
     uri: OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -354,14 +358,13 @@ async fn status(
     let status = params.get("CallStatus").unwrap_or_default();
     if let Some(parent) = params.get("ParentCallSid") {
         // A dialled leg: its answer says who took the call.
-        let parent = Params(vec![("CallSid".into(), parent.to_string())]);
-        let call = match call_for(&state, &parent).await {
+        let call = match call_named(&state, parent).await {
             Ok(c) => c,
             Err(r) => return r,
         };
         if status == "in-progress" || status == "answered" {
-            let user = query(&uri, "user").and_then(|u| u.parse::<i64>().ok());
-            let why = if query(&uri, "leg") == Some("mobile") {
+            let user = q.user.as_deref().and_then(|u| u.parse::<i64>().ok());
+            let why = if q.leg.as_deref() == Some("mobile") {
                 "overflow_answered"
             } else {
                 "cpaas_answered"
