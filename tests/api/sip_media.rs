@@ -14,11 +14,14 @@ use crate::console_client::{Console, PASSWORD};
 use crate::helpers::Backend;
 use crate::sip_calls::{free_port, sip_app, the_call};
 
-/// A port free for both UDP and TCP on 127.0.0.1 (baresip listens on both).
+/// A port free for UDP and TCP on 127.0.0.1, with the next one free for TCP: baresip
+/// listens on the port for UDP and TCP and on the next one for TLS, and gives up
+/// altogether when any of them is taken.
 pub(crate) fn free_sip_port() -> u16 {
     loop {
         let port = free_port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let tcp_free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if port < u16::MAX && tcp_free(port) && tcp_free(port + 1) {
             return port;
         }
     }
