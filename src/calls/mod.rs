@@ -14,5 +14,5 @@ pub mod writer;
 pub use caller::{CallerFingerprint, CallerHasher, InvalidCallerNumber};
 pub use model::{CallEvent, CallId, CallRecord, Channel, Timings};
 pub use state::{CallState, IllegalTransition};
-pub use store::{CallError, NewCall, Transition};
+pub use store::{CallError, NewCall, Opened, Transition};
 pub use writer::CallLog;

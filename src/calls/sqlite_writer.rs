@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::model::CallId;
 use super::state::CallState;
-use super::store::{self, CallError, NewCall, Transition};
+use super::store::{self, CallError, NewCall, Opened, Transition};
 use crate::db::DbError;
 
 const MAX_BATCH: usize = 256;
@@ -24,6 +24,8 @@ pub(super) enum Op {
         at: DateTime<Utc>,
         /// A cloud provider's CallSid, tied to the record in the same transaction.
         provider_sid: Option<String>,
+        /// Moves made at once, written with the record (checked by `store::state_after`).
+        moves: Vec<Transition>,
     },
     Transition {
         id: CallId,
@@ -31,10 +33,19 @@ pub(super) enum Op {
     },
 }
 
+/// What an operation did.
+#[derive(Debug)]
+pub(super) enum Written {
+    /// A record opened, or (`Known`) a CallSid found already tied to one.
+    Opened(Opened),
+    /// A transition made: the new state.
+    Moved(CallState),
+}
+
 /// An operation and where to answer.
 pub(super) struct Request {
     pub op: Op,
-    pub reply: oneshot::Sender<Result<CallState, CallError>>,
+    pub reply: oneshot::Sender<Result<Written, CallError>>,
 }
 
 /// Opens the writer's connection and starts its thread.
@@ -91,7 +102,7 @@ fn writer_error(e: rusqlite::Error) -> CallError {
 fn apply(
     conn: &mut Connection,
     batch: &[Request],
-) -> Result<Vec<Result<CallState, CallError>>, rusqlite::Error> {
+) -> Result<Vec<Result<Written, CallError>>, rusqlite::Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
@@ -101,9 +112,9 @@ fn apply(
                 new,
                 at,
                 provider_sid,
-            } => open(&tx, *id, new, *at, provider_sid.as_deref())
-                .map(|()| Ok(CallState::Offered))?,
-            Op::Transition { id, change } => transition(&tx, *id, change)?,
+                moves,
+            } => open(&tx, *id, new, *at, provider_sid.as_deref(), moves)?.map(Written::Opened),
+            Op::Transition { id, change } => transition(&tx, *id, change)?.map(Written::Moved),
         });
     }
     tx.commit()?;
@@ -115,17 +126,37 @@ fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
+/// `Ok(Err(_))` is a refusal by the lifecycle; `Err(_)` a storage failure.
 fn open(
     conn: &Connection,
     id: CallId,
     new: &NewCall,
     at: DateTime<Utc>,
     provider_sid: Option<&str>,
-) -> Result<(), rusqlite::Error> {
-    let offered = CallState::Offered.as_str();
+    moves: &[Transition],
+) -> Result<Result<Opened, CallError>, rusqlite::Error> {
+    let state = match store::state_after(at, moves) {
+        Ok(s) => s,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    if let Some(sid) = provider_sid {
+        // Under the write lock: a CallSid already known (the provider's webhook twice)
+        // keeps its call, and nothing is written.
+        let owner: Option<String> = conn
+            .prepare_cached("select call_id from cpaas_calls where call_sid = ?1")?
+            .query_row(params![sid], |row| row.get(0))
+            .optional()?;
+        if let Some(owner) = owner {
+            return Ok(owner
+                .parse::<CallId>()
+                .map(Opened::Known)
+                .map_err(|_| CallError::Conflict));
+        }
+    }
+    let seq = moves.len() + 1;
     conn.prepare_cached(
         "insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, opened_at, \
-         opened_by) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
+         opened_by) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id.to_string(),
@@ -134,25 +165,43 @@ fn open(
         new.caller.hash,
         new.caller.territory_hint,
         new.language,
-        offered,
+        state.as_str(),
+        seq,
         ts(at),
         new.opened_by
     ])?;
-    conn.prepare_cached("insert into call_events (call_id, seq, state, at, actor_user_id) values (?1, 1, ?2, ?3, ?4)")?
-        .execute(params![id.to_string(), offered, ts(at), new.opened_by])?;
+    let mut event = conn.prepare_cached(
+        "insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
+         values (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    event.execute(params![
+        id.to_string(),
+        1,
+        CallState::Offered.as_str(),
+        ts(at),
+        None::<String>,
+        new.opened_by
+    ])?;
+    for (n, change) in (2..).zip(moves) {
+        event.execute(params![
+            id.to_string(),
+            n,
+            change.to.as_str(),
+            ts(change.at),
+            change.reason,
+            change.actor_user_id
+        ])?;
+    }
     if let Some(sid) = provider_sid {
-        // A CallSid already known (the provider's webhook twice at once) keeps its call;
-        // the caller sees whose it is and gives this record up.
         conn.prepare_cached(
-            "insert into cpaas_calls (call_sid, call_id, created_at) values (?1, ?2, ?3) \
-             on conflict (call_sid) do nothing",
+            "insert into cpaas_calls (call_sid, call_id, created_at) values (?1, ?2, ?3)",
         )?
         .execute(params![sid, id.to_string(), ts(at)])?;
     }
-    Ok(())
+    Ok(Ok(Opened::New))
 }
 
-/// `Ok(Err(_))` is a refusal by the lifecycle; `Err(_)` a storage failure.
+/// As [`open`], for a transition.
 fn transition(
     conn: &Connection,
     id: CallId,

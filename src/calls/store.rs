@@ -69,8 +69,60 @@ impl From<sqlx::Error> for CallError {
     }
 }
 
-/// PostgreSQL: writes a new call record in state `offered` and its first event, in one
-/// statement (one round trip, atomic, durable at its commit). SQLite's writes are in
+/// How opening a provider's call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// The record was written, tied to the CallSid.
+    New,
+    /// The CallSid was already tied to this call (the provider posted its webhook again,
+    /// perhaps at the same moment): nothing was written.
+    Known(CallId),
+}
+
+/// The state a call opened at `at` is in after `moves`, which must follow the lifecycle
+/// from `offered`, each no earlier than the one before.
+pub(super) fn state_after(at: DateTime<Utc>, moves: &[Transition]) -> Result<CallState, CallError> {
+    let mut state = CallState::Offered;
+    let mut last = at;
+    for change in moves {
+        check(state, last, change)?;
+        state = change.to;
+        last = change.at;
+    }
+    Ok(state)
+}
+
+/// The events of a call opened with `moves`, as columns: seq, state, at, reason, actor.
+type EventColumns = (
+    Vec<i32>,
+    Vec<&'static str>,
+    Vec<DateTime<Utc>>,
+    Vec<Option<String>>,
+    Vec<Option<i64>>,
+);
+
+fn event_columns(new: &NewCall, at: DateTime<Utc>, moves: &[Transition]) -> EventColumns {
+    let mut cols: EventColumns = (
+        vec![1],
+        vec![CallState::Offered.as_str()],
+        vec![at],
+        vec![None],
+        vec![new.opened_by],
+    );
+    for (n, change) in (2..).zip(moves) {
+        cols.0.push(n);
+        cols.1.push(change.to.as_str());
+        cols.2.push(change.at);
+        cols.3.push(change.reason.clone());
+        cols.4.push(change.actor_user_id);
+    }
+    cols
+}
+
+/// PostgreSQL: writes a new call record, its first event and the events of `moves`
+/// (checked by [`state_after`]) in one statement: one round trip, atomic, durable at its
+/// commit. With a provider's CallSid, its row goes in the same statement, and nothing is
+/// written if the CallSid already names a call. SQLite's writes are in
 /// `sqlite_writer.rs`.
 pub(super) async fn open_pg(
     conn: &mut PgConnection,
@@ -78,36 +130,64 @@ pub(super) async fn open_pg(
     new: &NewCall,
     at: DateTime<Utc>,
     provider_sid: Option<&str>,
-) -> Result<(), CallError> {
-    // With a provider's CallSid, its row goes in the same statement (a CallSid already
-    // known keeps its call: the caller checks).
+    moves: &[Transition],
+) -> Result<Opened, CallError> {
+    let state = state_after(at, moves)?;
+    let (seqs, states, ats, reasons, actors) = event_columns(new, at, moves);
+    // The record and its events are written only when the CallSid's row is: a CallSid
+    // already known keeps its call (a concurrent twin waits for the first's commit, then
+    // inserts nothing). The foreign keys are checked at the end of the statement.
     let sql = if provider_sid.is_some() {
-        "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
-         opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id), \
-         e as (insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c) \
-         insert into cpaas_calls (call_sid, call_id, created_at) select $10, id, $8 from c \
-         on conflict (call_sid) do nothing"
+        "with s as (insert into cpaas_calls (call_sid, call_id, created_at) values ($16, $1, $8) \
+           on conflict (call_sid) do nothing returning call_id), \
+         c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
+           opened_at, opened_by) select $1, $2, $3, $4, $5, $6, $7, $10, $8, $9 from s returning id), \
+         e as (insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
+           select c.id, ev.seq, ev.state, ev.at, ev.reason, ev.actor from c, \
+           unnest($11::int4[], $12::text[], $13::timestamptz[], $14::text[], $15::int8[]) \
+           as ev (seq, state, at, reason, actor)) \
+         select count(*) from s"
     } else {
         "with c as (insert into calls (id, channel, line, caller_hash, territory_hint, language, state, seq, \
-         opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) returning id) \
-         insert into call_events (call_id, seq, state, at, actor_user_id) select id, 1, $7, $8, $9 from c"
+           opened_at, opened_by) values ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9) returning id), \
+         e as (insert into call_events (call_id, seq, state, at, reason, actor_user_id) \
+           select c.id, ev.seq, ev.state, ev.at, ev.reason, ev.actor from c, \
+           unnest($11::int4[], $12::text[], $13::timestamptz[], $14::text[], $15::int8[]) \
+           as ev (seq, state, at, reason, actor)) \
+         select count(*) from c"
     };
-    let query = sqlx::query(sql)
+    let query = sqlx::query_scalar::<_, i64>(sql)
         .bind(id)
         .bind(new.channel.as_str())
         .bind(&new.line)
         .bind(&new.caller.hash)
         .bind(&new.caller.territory_hint)
         .bind(&new.language)
-        .bind(CallState::Offered.as_str())
+        .bind(state.as_str())
         .bind(at)
-        .bind(new.opened_by);
+        .bind(new.opened_by)
+        .bind(seqs.last().copied().unwrap_or(1))
+        .bind(&seqs)
+        .bind(&states)
+        .bind(&ats)
+        .bind(&reasons)
+        .bind(&actors);
     let query = match provider_sid {
         Some(sid) => query.bind(sid),
         None => query,
     };
-    query.execute(conn).await?;
-    Ok(())
+    if query.fetch_one(&mut *conn).await? == 1 {
+        return Ok(Opened::New);
+    }
+    let Some(sid) = provider_sid else {
+        return Err(CallError::Conflict);
+    };
+    let owner: Option<CallId> =
+        sqlx::query_scalar("select call_id from cpaas_calls where call_sid = $1")
+            .bind(sid)
+            .fetch_optional(&mut *conn)
+            .await?;
+    owner.map(Opened::Known).ok_or(CallError::Conflict)
 }
 
 /// PostgreSQL: applies a transition in one statement (read, compare-and-set, new event);

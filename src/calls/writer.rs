@@ -13,9 +13,9 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::CallId;
-use super::sqlite_writer::{self, Op, Request};
+use super::sqlite_writer::{self, Op, Request, Written};
 use super::state::CallState;
-use super::store::{self, CallError, NewCall, Transition};
+use super::store::{self, CallError, NewCall, Opened, Transition};
 use crate::db::{Db, DbError};
 
 /// Operations queued for the SQLite writer before callers wait (back-pressure).
@@ -52,42 +52,59 @@ impl CallLog {
     /// Opens a call record in state `offered`; durable when this returns.
     pub async fn open(&self, new: NewCall, at: DateTime<Utc>) -> Result<CallId, CallError> {
         let id = CallId::new();
-        self.submit(Op::Open {
-            id,
-            new,
-            at,
-            provider_sid: None,
-        })
-        .await?;
-        Ok(id)
+        match self
+            .submit(Op::Open {
+                id,
+                new,
+                at,
+                provider_sid: None,
+                moves: Vec::new(),
+            })
+            .await?
+        {
+            Written::Opened(Opened::New) => Ok(id),
+            // Without a CallSid there is nothing to find tied already.
+            Written::Opened(Opened::Known(_)) | Written::Moved(_) => Err(CallError::Conflict),
+        }
     }
 
-    /// Opens the record of a call at a cloud provider and ties its CallSid to it, in the
-    /// same durable write. A CallSid already tied to a call stays with that one (see
-    /// `cpaas_calls`): the caller checks which call it names.
+    /// Opens record `id` of a call at a cloud provider, ties its CallSid to it and makes
+    /// `moves` (the steps its first webhook takes at once), all in one durable write:
+    /// one commit, where a record opened and then moved would take one per step. A
+    /// CallSid already tied to a call keeps it and nothing is written (`Opened::Known`).
     pub async fn open_from_provider(
         &self,
+        id: CallId,
         new: NewCall,
         at: DateTime<Utc>,
         call_sid: &str,
-    ) -> Result<CallId, CallError> {
-        let id = CallId::new();
-        self.submit(Op::Open {
-            id,
-            new,
-            at,
-            provider_sid: Some(call_sid.to_string()),
-        })
-        .await?;
-        Ok(id)
+        moves: Vec<Transition>,
+    ) -> Result<Opened, CallError> {
+        match self
+            .submit(Op::Open {
+                id,
+                new,
+                at,
+                provider_sid: Some(call_sid.to_string()),
+                moves,
+            })
+            .await?
+        {
+            Written::Opened(opened) => Ok(opened),
+            Written::Moved(_) => Err(CallError::Conflict),
+        }
     }
 
     /// Applies a transition; durable when this returns.
     pub async fn transition(&self, id: CallId, change: Transition) -> Result<CallState, CallError> {
-        self.submit(Op::Transition { id, change }).await
+        match self.submit(Op::Transition { id, change }).await? {
+            Written::Moved(state) => Ok(state),
+            Written::Opened(_) => Err(CallError::Conflict),
+        }
     }
 
-    async fn submit(&self, op: Op) -> Result<CallState, CallError> {
+    /// Runs `op`; what it did matches what it was (an open opens, a transition moves).
+    async fn submit(&self, op: Op) -> Result<Written, CallError> {
         match &self.route {
             Route::Writer(writer) => {
                 let (reply, answer) = oneshot::channel();
@@ -107,12 +124,13 @@ impl CallLog {
                         new,
                         at,
                         provider_sid,
-                    } => store::open_pg(&mut conn, id, &new, at, provider_sid.as_deref())
+                        moves,
+                    } => store::open_pg(&mut conn, id, &new, at, provider_sid.as_deref(), &moves)
                         .await
-                        .map(|()| CallState::Offered),
-                    Op::Transition { id, change } => {
-                        store::transition_pg(&mut conn, id, &change).await
-                    }
+                        .map(Written::Opened),
+                    Op::Transition { id, change } => store::transition_pg(&mut conn, id, &change)
+                        .await
+                        .map(Written::Moved),
                 }
             }
         }

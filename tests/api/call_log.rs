@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use helpline::calls::{
-    CallError, CallLog, CallState, CallerFingerprint, Channel, NewCall, Transition,
+    CallError, CallId, CallLog, CallState, CallerFingerprint, Channel, NewCall, Opened, Transition,
 };
 
 use crate::both_backends;
@@ -78,5 +78,129 @@ both_backends!(
                 assert!(matches!(answer, Err(CallError::Illegal(_))), "{answer:?}");
             }
         }
+    }
+);
+
+fn step(to: CallState, reason: &str) -> Transition {
+    Transition {
+        to,
+        at: Utc::now(),
+        reason: Some(reason.into()),
+        actor_user_id: None,
+    }
+}
+
+both_backends!(
+    a_provider_call_is_opened_with_its_first_moves_once_however_often_it_is_posted,
+    |app: TestApp| async move {
+        let log = CallLog::start(&app.db).unwrap();
+        let provider_call = || NewCall {
+            channel: Channel::Cpaas,
+            ..new_call(None)
+        };
+        // The same CallSid twenty times at once, each with a record of its own to open:
+        // one is written, with its moves; the others are told whose the CallSid is.
+        let ids: Vec<CallId> = (0..20).map(|_| CallId::new()).collect();
+        let opens = ids.iter().map(|id| {
+            log.open_from_provider(
+                *id,
+                provider_call(),
+                Utc::now(),
+                "CA0123456789abcdef0123456789abcdef",
+                vec![
+                    step(CallState::Queued, "cpaas"),
+                    step(CallState::Ringing, "cpaas_dial"),
+                ],
+            )
+        });
+        let results = futures::future::join_all(opens).await;
+        let opened: Vec<CallId> = ids
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| matches!(r, Ok(Opened::New)))
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(opened.len(), 1, "{results:?}");
+        let id = opened[0];
+        for r in &results {
+            assert!(
+                matches!(r, Ok(Opened::New)) || matches!(r, Ok(Opened::Known(k)) if *k == id),
+                "{r:?}"
+            );
+        }
+        let (status, call) = app.get(&format!("/api/v1/calls/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(call["state"], "ringing");
+        assert_eq!(call["channel"], "cpaas");
+        let events: Vec<(i64, &str, &str)> = call["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["seq"].as_i64().unwrap(),
+                    e["state"].as_str().unwrap(),
+                    e["reason"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (1, "offered", ""),
+                (2, "queued", "cpaas"),
+                (3, "ringing", "cpaas_dial")
+            ]
+        );
+        let (calls, tied): (i64, i64) = helpline::with_db!(&app.db, |pool| {
+            sqlx::query_as(
+                "select (select count(*) from calls), (select count(*) from cpaas_calls)",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        assert_eq!((calls, tied), (1, 1), "no record besides the one opened");
+
+        // The record moves on from the moves it was opened with.
+        let next = log.transition(id, step(CallState::Answered, "cpaas_answered"));
+        assert_eq!(next.await.unwrap(), CallState::Answered);
+
+        // Moves the lifecycle does not allow are refused, and nothing is written.
+        let refused = log
+            .open_from_provider(
+                CallId::new(),
+                provider_call(),
+                Utc::now(),
+                "CAffffffffffffffffffffffffffffffff",
+                vec![step(CallState::Ended, "x"), step(CallState::Queued, "y")],
+            )
+            .await;
+        assert!(matches!(refused, Err(CallError::Illegal(_))), "{refused:?}");
+        let earlier = log
+            .open_from_provider(
+                CallId::new(),
+                provider_call(),
+                Utc::now(),
+                "CAeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+                vec![Transition {
+                    at: Utc::now() - chrono::Duration::seconds(5),
+                    ..step(CallState::Queued, "cpaas")
+                }],
+            )
+            .await;
+        assert!(
+            matches!(earlier, Err(CallError::OutOfOrder { .. })),
+            "{earlier:?}"
+        );
+        let (calls, tied): (i64, i64) = helpline::with_db!(&app.db, |pool| {
+            sqlx::query_as(
+                "select (select count(*) from calls), (select count(*) from cpaas_calls)",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        assert_eq!((calls, tied), (1, 1));
     }
 );

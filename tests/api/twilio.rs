@@ -380,3 +380,102 @@ async fn the_caller_who_hangs_up_while_it_rings_is_abandoned_and_off_means_not_f
     let (status, _) = post_signed(&off, "/telephony/twilio/voice", &incoming("CA8")).await;
     assert_eq!(status, 404);
 }
+
+/// The states and reasons of the record a CallSid names.
+async fn events_of(app: &TestApp, sid: &str) -> Vec<(String, Option<String>)> {
+    helpline::with_db!(&app.db, |pool| sqlx::query_as(
+        "select e.state, e.reason from call_events e join cpaas_calls p on p.call_id = e.call_id \
+         where p.call_sid = $1 order by e.seq",
+    )
+    .bind(sid)
+    .fetch_all(pool)
+    .await
+    .unwrap())
+}
+
+fn step(state: &str, reason: Option<&str>) -> (String, Option<String>) {
+    (state.to_string(), reason.map(str::to_string))
+}
+
+async fn callbacks(app: &TestApp) -> i64 {
+    helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
+        "select count(*) from callbacks"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nobody_to_ring_the_first_webhook_misses_the_call_and_leaves_one_callback() {
+    let Some(app) = twilio_app(Backend::Postgres, &[]).await else {
+        return;
+    };
+    // Nobody available and no on-call mobile: the closed-line message at once, and the
+    // record opened, queued and missed in the same write.
+    for _ in 0..2 {
+        let (status, xml) = post_signed(&app, "/telephony/twilio/voice", &incoming("CA20")).await;
+        assert_eq!(status, 200, "{xml}");
+        assert!(
+            xml.contains("<Say language=\"it-IT\">Il Numero Verde"),
+            "{xml}"
+        );
+        assert!(xml.ends_with("<Hangup/></Response>"), "{xml}");
+        assert_eq!(
+            events_of(&app, "CA20").await,
+            [
+                step("offered", None),
+                step("queued", Some("cpaas")),
+                step("missed", Some("no_operator_available"))
+            ]
+        );
+        // Posted again: the same answer, and still one callback task.
+        assert_eq!(callbacks(&app).await, 1);
+    }
+    number_not_stored(&app).await;
+
+    // A number that is not one of our lines: the provider is told to hang up, and the
+    // record says why.
+    let mut elsewhere = incoming("CA21");
+    elsewhere[3] = ("To", "+39800999999");
+    let (status, xml) = post_signed(&app, "/telephony/twilio/voice", &elsewhere).await;
+    assert_eq!(
+        (status, xml.ends_with("<Hangup/></Response>")),
+        (200, true),
+        "{xml}"
+    );
+    assert_eq!(
+        events_of(&app, "CA21").await,
+        [step("offered", None), step("failed", Some("unknown_line"))]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_line_at_the_provider_says_so_and_leaves_a_callback() {
+    // Open for one minute, twelve hours from now: closed now.
+    let open_at =
+        chrono::Utc::now().with_timezone(&chrono_tz::Europe::Rome) + chrono::Duration::hours(12);
+    let lines = format!(
+        "[{{number=\"800186086\",name=\"Numero Verde Anti-Tratta Toscana\",open=\"{}-{}\"}}]",
+        open_at.format("%H:%M"),
+        (open_at + chrono::Duration::minutes(1)).format("%H:%M")
+    );
+    let Some(app) = twilio_app(Backend::Sqlite, &[("HELPLINE__LINES", lines.as_str())]).await
+    else {
+        return;
+    };
+    // An operator is available: the line being closed is what counts.
+    available(&app, "anna", "it").await;
+    let (status, xml) = post_signed(&app, "/telephony/twilio/voice", &incoming("CA30")).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.contains("<Say language=\"en-GB\">The anti-trafficking"),
+        "{xml}"
+    );
+    assert!(!xml.contains("<Dial"), "{xml}");
+    assert_eq!(
+        events_of(&app, "CA30").await,
+        [step("offered", None), step("missed", Some("line_closed"))]
+    );
+    assert_eq!(callbacks(&app).await, 1);
+}

@@ -4,6 +4,10 @@
 //! speak the language first), the on-call mobile, then the closed-line message and a
 //! callback task.
 //!
+//! Each step is worked out first as a [`Plan`] (reads only), then recorded: the first
+//! webhook writes the new record with its plan's moves in one durable commit, where one
+//! commit per move would make the caller wait for each.
+//!
 //! The provider posts a webhook again when it got no answer in time, so every step is
 //! idempotent: a move the record has made already (or can no longer make) is skipped,
 //! and the TwiML is worked out again from the same inputs.
@@ -131,15 +135,32 @@ impl Call<'_> {
             .then(Verb::Hangup)
     }
 
-    /// Nobody took the call: missed, a callback task, and the closed-line message.
-    pub async fn missed(&self, reason: &str) -> Response {
-        self.move_to(CallState::Missed, reason, None).await;
-        overflow::leave_callback(self.state, self.id, self.from.as_ref()).await;
-        Self::closed_message()
+    /// Makes `plan`'s moves one by one (each skipped if made already) and answers its
+    /// TwiML.
+    pub async fn carry_out(&self, plan: Plan) -> Response {
+        for (to, reason) in &plan.moves {
+            self.move_to(*to, reason, None).await;
+        }
+        self.after_moves(plan).await
+    }
+
+    /// What follows `plan`'s moves once they are recorded: the callback task of a missed
+    /// call; its TwiML.
+    pub async fn after_moves(&self, plan: Plan) -> Response {
+        if plan.callback {
+            overflow::leave_callback(self.state, self.id, self.from.as_ref()).await;
+        }
+        plan.twiml
     }
 
     /// The `<Dial>` after `done` (none yet: the first), for a caller of `language`.
     pub async fn next_dial(&self, done: Option<Step>, language: Option<Language>) -> Response {
+        self.carry_out(self.plan_dial(done, language).await).await
+    }
+
+    /// The step after `done` as a [`Plan`], without recording anything (the operators
+    /// and the on-call mobile are read).
+    pub async fn plan_dial(&self, done: Option<Step>, language: Option<Language>) -> Plan {
         let operators = match available(self.state).await {
             Ok(o) => o,
             Err(e) => {
@@ -181,36 +202,70 @@ impl Call<'_> {
                     })
                 })
                 .collect();
-            self.move_to(CallState::Ringing, "cpaas_dial", None).await;
-            return Response::new().then(Verb::Dial {
-                action: self.url(&format!("dial?step={}&lang={lang}", step.as_str())),
-                timeout,
-                caller_id: None,
-                targets,
-            });
+            return Plan {
+                moves: vec![(CallState::Ringing, "cpaas_dial")],
+                twiml: Response::new().then(Verb::Dial {
+                    action: self.url(&format!("dial?step={}&lang={lang}", step.as_str())),
+                    timeout,
+                    caller_id: None,
+                    targets,
+                }),
+                callback: false,
+            };
         }
         if done == Some(Step::Mobile) {
-            return self.missed("overflow_no_answer").await;
+            return Plan::missed("overflow_no_answer");
         }
         let Some((user, number)) = overflow::mobile(self.state, Utc::now()).await else {
-            return self.missed("no_operator_available").await;
+            return Plan::missed("no_operator_available");
         };
         let callback = match user {
             Some(u) => self.url(&format!("status?user={u}&leg=mobile")),
             None => self.url("status?leg=mobile"),
         };
-        self.move_to(CallState::Overflowed, "no_operator_answered", None)
-            .await;
         metrics::counter!("helpline_cpaas_overflows_total").increment(1);
-        Response::new().then(Verb::Dial {
-            action: self.url(&format!("dial?step=mobile&lang={lang}")),
-            timeout: tw.mobile_ring_seconds,
-            caller_id: None,
-            targets: vec![DialTarget {
-                target: Target::Number(number),
-                status_callback: Some(callback),
-            }],
-        })
+        Plan {
+            moves: vec![(CallState::Overflowed, "no_operator_answered")],
+            twiml: Response::new().then(Verb::Dial {
+                action: self.url(&format!("dial?step=mobile&lang={lang}")),
+                timeout: tw.mobile_ring_seconds,
+                caller_id: None,
+                targets: vec![DialTarget {
+                    target: Target::Number(number),
+                    status_callback: Some(callback),
+                }],
+            }),
+            callback: false,
+        }
+    }
+}
+
+/// A webhook's step worked out before anything is recorded: the moves of the call
+/// record, the TwiML to answer, and whether the caller is left a callback task. A new
+/// call writes its record with the moves in one commit; a known one makes them one by one.
+pub struct Plan {
+    /// The states to enter, in order, each with its reason.
+    pub moves: Vec<(CallState, &'static str)>,
+    /// The answer.
+    pub twiml: Response,
+    /// A missed call: a callback task is left once the moves are recorded.
+    pub callback: bool,
+}
+
+impl Plan {
+    /// Nobody can take the call: missed, and the closed-line message.
+    pub fn missed(reason: &'static str) -> Self {
+        Plan {
+            moves: vec![(CallState::Missed, reason)],
+            twiml: Call::closed_message(),
+            callback: true,
+        }
+    }
+
+    /// `moves` first, then this plan's.
+    pub fn after(mut self, moves: &[(CallState, &'static str)]) -> Self {
+        self.moves.splice(0..0, moves.iter().copied());
+        self
     }
 }
 

@@ -19,10 +19,11 @@ use axum::Router;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::flow::{self, Call, Step};
+use super::flow::{self, Call, Plan, Step};
 use super::twiml::{self, Verb};
 use crate::app::AppState;
-use crate::calls::{CallState, CallerFingerprint, Channel, NewCall};
+use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Opened, Transition};
+use crate::config::LineConfig;
 use crate::referral::notify::{form_params, signature};
 use crate::telephony::media::Language;
 use crate::web::sms_hooks::{self, refused};
@@ -178,85 +179,83 @@ async fn voice(
         .config
         .lines
         .iter()
-        .find(|l| dialled == l.number || dialled.strip_prefix("39") == Some(l.number.as_str()))
-        .cloned();
-    // Posted again (the provider did not get our answer): the same first step, nothing
-    // recorded twice.
-    let known = match flow::call_of(&state, sid).await {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::error!(error = %e, "provider call not read");
-            return unavailable();
-        }
+        .find(|l| dialled == l.number || dialled.strip_prefix("39") == Some(l.number.as_str()));
+    let call = Call {
+        state: &state,
+        id: CallId::new(),
+        from: Some(SecretString::from(from.to_string())),
     };
-    let call = match known {
-        Some(id) => Call {
-            state: &state,
-            id,
-            from: Some(SecretString::from(from.to_string())),
-        },
-        None => {
-            let caller = state
-                .hasher
-                .fingerprint(from, &state.directory.current())
-                .unwrap_or(CallerFingerprint {
-                    hash: None,
-                    territory_hint: None,
-                });
-            let new = NewCall {
-                channel: Channel::Cpaas,
-                line: Some(line.as_ref().map_or(dialled.clone(), |l| l.number.clone())),
-                caller,
-                language: None,
-                opened_by: None,
-            };
-            let id = match state
-                .calls
-                .open_from_provider(new, state.clock.now(), sid)
-                .await
-            {
-                Ok(id) => id,
-                Err(e) => {
-                    tracing::error!(error = %e, "call record not opened");
-                    return unavailable();
-                }
-            };
-            let call = Call {
-                state: &state,
-                id,
-                from: Some(SecretString::from(from.to_string())),
-            };
-            match flow::call_of(&state, sid).await {
-                Ok(Some(owner)) if owner == id => {
-                    metrics::counter!("helpline_cpaas_calls_total").increment(1)
-                }
-                _ => {
-                    // The same webhook twice at once, and the other one has the call (or
-                    // the tie cannot be read back): this record is given up, visibly.
-                    call.move_to(CallState::Failed, "duplicate_webhook", None)
-                        .await;
-                    return unavailable();
-                }
-            }
-            state.board.poke();
-            call
-        }
-    };
-    let Some(line) = line else {
-        call.move_to(CallState::Failed, "unknown_line", None).await;
-        return xml(&twiml::Response::new().then(Verb::Hangup));
+    let plan = first_step(&call, line).await;
+    let caller = state
+        .hasher
+        .fingerprint(from, &state.directory.current())
+        .unwrap_or(CallerFingerprint {
+            hash: None,
+            territory_hint: None,
+        });
+    let new = NewCall {
+        channel: Channel::Cpaas,
+        line: Some(line.map_or(dialled.clone(), |l| l.number.clone())),
+        caller,
+        language: None,
+        opened_by: None,
     };
     let now = state.clock.now();
+    let moves = plan
+        .moves
+        .iter()
+        .map(|(to, reason)| Transition {
+            to: *to,
+            at: now,
+            reason: Some((*reason).to_string()),
+            actor_user_id: None,
+        })
+        .collect();
+    // The record, its CallSid and the step's moves in one durable write.
+    match state
+        .calls
+        .open_from_provider(call.id, new, now, sid, moves)
+        .await
+    {
+        Ok(Opened::New) => {
+            metrics::counter!("helpline_cpaas_calls_total").increment(1);
+            state.board.poke();
+            xml(&call.after_moves(plan).await)
+        }
+        // Posted again (the provider did not get our answer, or sent it twice at once):
+        // the same step for the call the CallSid names; a move made already is skipped.
+        Ok(Opened::Known(id)) => xml(&Call { id, ..call }.carry_out(plan).await),
+        Err(e) => {
+            tracing::error!(error = %e, "call record not opened");
+            unavailable()
+        }
+    }
+}
+
+/// The first step of a call on `line` (none: a number not configured here).
+async fn first_step(call: &Call<'_>, line: Option<&LineConfig>) -> Plan {
+    let Some(line) = line else {
+        return Plan {
+            moves: vec![(CallState::Failed, "unknown_line")],
+            twiml: twiml::Response::new().then(Verb::Hangup),
+            callback: false,
+        };
+    };
+    let now = call.state.clock.now();
     if !line.open_schedule().plays_at(now) {
         metrics::counter!("helpline_cpaas_rejected_total", "reason" => "line_closed").increment(1);
-        return xml(&call.missed("line_closed").await);
+        return Plan::missed("line_closed");
     }
-    if state.config.sip.menu && line.menu_schedule().plays_at(now) {
-        call.move_to(CallState::Menu, "menu", None).await;
-        return xml(&call.menu());
+    if call.state.config.sip.menu && line.menu_schedule().plays_at(now) {
+        return Plan {
+            moves: vec![(CallState::Menu, "menu")],
+            twiml: call.menu(),
+            callback: false,
+        };
     }
-    call.move_to(CallState::Queued, "cpaas", None).await;
-    xml(&call.next_dial(None, None).await)
+    call.plan_dial(None, None)
+        .await
+        .after(&[(CallState::Queued, "cpaas")])
 }
 
 /// `POST /telephony/twilio/gather`: the menu's key (`Digits`), or none.
