@@ -13,6 +13,11 @@
 //! Prints requests, achieved rate, p50, p90, p99, max, errors, p99 per 5-second window,
 //! and the service's peak RSS.
 //!
+//! Beside the load, a probe on its own schedule (every 50 ms) measures what is not the
+//! webhook's work: how late the bench's own timer wakes, and the latency of the
+//! service's `/healthz` (no database, no work). Both are printed per window: a window
+//! whose webhook tail rises with them is a stall of the whole machine.
+//!
 //! SQLite:     cargo bench --bench twilio_webhook -- --backend sqlite
 //! PostgreSQL: HELPLINE_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!             cargo bench --bench twilio_webhook -- --backend postgres
@@ -155,6 +160,58 @@ fn incoming_call(n: u64) -> (String, String) {
     (body, signature)
 }
 
+/// The probe beside the load, from `from` to `until`: each 50 ms, how late the timer
+/// woke, and (in its own task) how long `/healthz` took from when it was due.
+async fn probe(
+    client: Client,
+    url: String,
+    from: Instant,
+    until: Instant,
+) -> (Vec<(Instant, Duration)>, Vec<(Instant, Duration)>) {
+    let step = Duration::from_millis(50);
+    let (mut late, mut checks) = (Vec::new(), Vec::new());
+    let mut due = from;
+    while due < until {
+        tokio::time::sleep_until(due).await;
+        late.push((due, due.elapsed()));
+        let (client, url) = (client.clone(), url.clone());
+        checks.push(tokio::spawn(async move {
+            let ok = matches!(client.get(&url).send().await, Ok(r) if r.status() == 200);
+            ok.then(|| (due, due.elapsed()))
+        }));
+        due += step;
+    }
+    let mut health = Vec::new();
+    for c in checks {
+        if let Ok(Some(h)) = c.await {
+            health.push(h);
+        }
+    }
+    (late, health)
+}
+
+/// Each 5 s window's worst of `samples` (due, value) from `from`, in ms.
+fn worst_per_window(samples: &[(Instant, Duration)], from: Instant, p: f64) -> String {
+    let mut windows: Vec<Vec<Duration>> = Vec::new();
+    for (due, d) in samples.iter().filter(|(due, _)| *due >= from) {
+        let w = ((*due - from).as_secs() / 5) as usize;
+        if windows.len() <= w {
+            windows.resize(w + 1, Vec::new());
+        }
+        windows[w].push(*d);
+    }
+    windows
+        .iter_mut()
+        .map(|w| {
+            w.sort_unstable();
+            let i = ((w.len() as f64 * p) as usize).min(w.len().saturating_sub(1));
+            w.get(i)
+                .map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64() * 1000.0))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What became of one request: when it was due, how long from then to its answer
 /// (or why it failed).
 struct Outcome {
@@ -280,6 +337,12 @@ fn main() {
         let interval = Duration::from_secs(1).as_nanos() as u64 / args.rate;
         let start = Instant::now() + Duration::from_millis(20);
         let measure_from = start + Duration::from_nanos(interval * warmup);
+        let probe = tokio::spawn(probe(
+            client.clone(),
+            format!("{base}/healthz"),
+            measure_from,
+            start + Duration::from_nanos(interval * total),
+        ));
         let mut tasks = Vec::with_capacity(calls.len());
         let mut late_max = Duration::ZERO;
         let mut last_sent = start;
@@ -321,6 +384,7 @@ fn main() {
             }
         }
         let finished = Instant::now();
+        let (timer_late, health) = probe.await.expect("probe task");
         // The achieved rate: the measured requests over the time it took to send them.
         let sent_over = last_sent + Duration::from_nanos(interval) - measure_from;
         let (rss_end, peak_rss) = (service.memory_kib("VmRSS"), service.memory_kib("VmHWM"));
@@ -367,6 +431,11 @@ fn main() {
             "voice: p99 per 5 s window (ms): {}; latest send behind schedule {:.2}ms",
             by_window.join(" "),
             ms(late_max)
+        );
+        println!(
+            "probe: /healthz p99 per window (ms): {}; bench timer latest wake per window (ms): {}",
+            worst_per_window(&health, measure_from, 0.99),
+            worst_per_window(&timer_late, measure_from, 1.0)
         );
         let mib = |kib: Option<u64>| {
             kib.map_or("unknown".to_string(), |k| {
