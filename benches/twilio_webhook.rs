@@ -205,8 +205,9 @@ fn worst_per_window(samples: &[(Instant, Duration)], from: Instant, p: f64) -> S
         .map(|w| {
             w.sort_unstable();
             let i = ((w.len() as f64 * p) as usize).min(w.len().saturating_sub(1));
-            w.get(i)
-                .map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64() * 1000.0))
+            w.get(i).map_or("-".to_string(), |d| {
+                format!("{:.1}", d.as_secs_f64() * 1000.0)
+            })
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -81,6 +81,16 @@ both_backends!(
     }
 );
 
+/// How many call records there are, and how many CallSids tied to one.
+async fn records(app: &TestApp) -> (i64, i64) {
+    helpline::with_db!(&app.db, |pool| {
+        sqlx::query_as("select (select count(*) from calls), (select count(*) from cpaas_calls)")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    })
+}
+
 fn step(to: CallState, reason: &str) -> Transition {
     Transition {
         to,
@@ -152,14 +162,7 @@ both_backends!(
                 (3, "ringing", "cpaas_dial")
             ]
         );
-        let (calls, tied): (i64, i64) = helpline::with_db!(&app.db, |pool| {
-            sqlx::query_as(
-                "select (select count(*) from calls), (select count(*) from cpaas_calls)",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap()
-        });
+        let (calls, tied) = records(&app).await;
         assert_eq!((calls, tied), (1, 1), "no record besides the one opened");
 
         // The record moves on from the moves it was opened with.
@@ -193,14 +196,7 @@ both_backends!(
             matches!(earlier, Err(CallError::OutOfOrder { .. })),
             "{earlier:?}"
         );
-        let (calls, tied): (i64, i64) = helpline::with_db!(&app.db, |pool| {
-            sqlx::query_as(
-                "select (select count(*) from calls), (select count(*) from cpaas_calls)",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap()
-        });
+        let (calls, tied) = records(&app).await;
         assert_eq!((calls, tied), (1, 1));
     }
 );

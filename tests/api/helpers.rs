@@ -396,3 +396,15 @@ pub fn helpline_process(url: &str, config: Option<&str>) -> std::process::Comman
     .env("DATABASE_URL", url);
     cmd
 }
+
+/// `HELPLINE__LINES` with the Tuscan line open for one minute twelve hours from now:
+/// closed now, whatever the time the suite runs.
+pub fn closed_line() -> String {
+    let open_at =
+        chrono::Utc::now().with_timezone(&chrono_tz::Europe::Rome) + chrono::Duration::hours(12);
+    format!(
+        "[{{number=\"800186086\",name=\"Numero Verde Anti-Tratta Toscana\",open=\"{}-{}\"}}]",
+        open_at.format("%H:%M"),
+        (open_at + chrono::Duration::minutes(1)).format("%H:%M")
+    )
+}

@@ -280,17 +280,7 @@ async fn on_hold_the_caller_hears_music_then_busy_and_the_place_in_the_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_line_says_so_with_the_emergency_number_and_leaves_a_callback() {
     use helpline::telephony::media::prompts::{self, Language, Prompt};
-    // Open for one minute, twelve hours from now: closed now.
-    let open_at =
-        chrono::Utc::now().with_timezone(&chrono_tz::Europe::Rome) + chrono::Duration::hours(12);
-    let window = format!(
-        "{}-{}",
-        open_at.format("%H:%M"),
-        (open_at + chrono::Duration::minutes(1)).format("%H:%M")
-    );
-    let lines = format!(
-        "[{{number=\"800186086\",name=\"Numero Verde Anti-Tratta Toscana\",open=\"{window}\"}}]"
-    );
+    let lines = crate::helpers::closed_line();
     let Some(app) = sip_app(Backend::Sqlite, &[("HELPLINE__LINES", lines.as_str())]).await else {
         return;
     };

@@ -344,13 +344,7 @@ async fn nobody_answers_the_mobile_rings_then_the_caller_hears_closed_and_a_call
     // The same outcome posted again changes nothing and leaves one callback task.
     post_signed(&app, "/telephony/twilio/dial?step=mobile&lang=", &dialled).await;
     assert_eq!(record(&app).await.3.len(), 5);
-    let callbacks: i64 = helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
-        "select count(*) from callbacks"
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap());
-    assert_eq!(callbacks, 1);
+    assert_eq!(callbacks(&app).await, 1);
     // The callback task keeps the number sealed, never in clear.
     number_not_stored(&app).await;
 }
@@ -452,14 +446,7 @@ async fn with_nobody_to_ring_the_first_webhook_misses_the_call_and_leaves_one_ca
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_line_at_the_provider_says_so_and_leaves_a_callback() {
-    // Open for one minute, twelve hours from now: closed now.
-    let open_at =
-        chrono::Utc::now().with_timezone(&chrono_tz::Europe::Rome) + chrono::Duration::hours(12);
-    let lines = format!(
-        "[{{number=\"800186086\",name=\"Numero Verde Anti-Tratta Toscana\",open=\"{}-{}\"}}]",
-        open_at.format("%H:%M"),
-        (open_at + chrono::Duration::minutes(1)).format("%H:%M")
-    );
+    let lines = crate::helpers::closed_line();
     let Some(app) = twilio_app(Backend::Sqlite, &[("HELPLINE__LINES", lines.as_str())]).await
     else {
         return;
