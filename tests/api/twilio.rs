@@ -181,6 +181,13 @@ async fn a_whole_call(backend: Backend) {
         ("ringing", Some("en"))
     );
     assert_eq!(states(&events), ["offered", "menu", "queued", "ringing"]);
+    // The key posted again: the same Dial, and the record does not go round again.
+    let (_, again) = post_signed(&app, "/telephony/twilio/gather", &gather).await;
+    assert_eq!(again, xml);
+    assert_eq!(
+        states(&record(&app).await.3),
+        ["offered", "menu", "queued", "ringing"]
+    );
 
     // Bruno does not answer: Anna rings.
     let mut dialled = incoming("CA1");
@@ -355,7 +362,15 @@ async fn the_caller_who_hangs_up_while_it_rings_is_abandoned_and_off_means_not_f
         return;
     };
     available(&app, "anna", "it").await;
-    post_signed(&app, "/telephony/twilio/voice", &incoming("CA7")).await;
+    // Posted twice, as the provider retries: the record rings once.
+    for _ in 0..2 {
+        let (_, xml) = post_signed(&app, "/telephony/twilio/voice", &incoming("CA7")).await;
+        assert!(xml.contains("<Client"), "{xml}");
+        assert_eq!(
+            states(&record(&app).await.3),
+            ["offered", "queued", "ringing"]
+        );
+    }
     let mut gone = incoming("CA7");
     gone[4] = ("CallStatus", "completed");
     let (status, _) = post_signed(&app, "/telephony/twilio/status", &gone).await;

@@ -135,11 +135,21 @@ impl Call<'_> {
             .then(Verb::Hangup)
     }
 
-    /// Makes `plan`'s moves one by one (each skipped if made already) and answers its
-    /// TwiML.
+    /// Makes `plan`'s moves one by one and answers its TwiML. A record already where the
+    /// plan ends made this step before (the webhook posted again): it is not moved, since
+    /// some moves could be made twice (`ringing` may go back to `queued`). A move the
+    /// record can no longer make is skipped.
     pub async fn carry_out(&self, plan: Plan) -> Response {
-        for (to, reason) in &plan.moves {
-            self.move_to(*to, reason, None).await;
+        let made = match plan.moves.last() {
+            Some((end, _)) => {
+                matches!(state_of(self.state, self.id).await, Ok(Some(s)) if s == *end)
+            }
+            None => true,
+        };
+        if !made {
+            for (to, reason) in &plan.moves {
+                self.move_to(*to, reason, None).await;
+            }
         }
         self.after_moves(plan).await
     }

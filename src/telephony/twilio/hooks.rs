@@ -294,8 +294,11 @@ async fn gather(
         metrics::counter!("helpline_cpaas_menu_choices_total", "language" => language.code())
             .increment(1);
     }
-    call.move_to(CallState::Queued, "menu", None).await;
-    xml(&call.next_dial(None, Some(language)).await)
+    let plan = call
+        .plan_dial(None, Some(language))
+        .await
+        .after(&[(CallState::Queued, "menu")]);
+    xml(&call.carry_out(plan).await)
 }
 
 /// `POST /telephony/twilio/dial?step=…&lang=…`: how a `<Dial>` ended.
