@@ -325,6 +325,7 @@ async fn nobody_answers_the_mobile_rings_then_the_caller_hears_closed_and_a_call
         ("DialCallStatus", "no-answer"),
         ("CallStatus", "in-progress"),
     ]);
+    let overflows = counter(&app, "helpline_cpaas_overflows_total").await;
     let (_, xml) = post_signed(
         &app,
         "/telephony/twilio/dial?step=operators&lang=",
@@ -332,6 +333,18 @@ async fn nobody_answers_the_mobile_rings_then_the_caller_hears_closed_and_a_call
     )
     .await;
     assert!(xml.contains("timeout=\"30\""), "{xml}");
+    // Posted again: the same Dial of the mobile, one overflow recorded and counted.
+    let (_, again) = post_signed(
+        &app,
+        "/telephony/twilio/dial?step=operators&lang=",
+        &dialled,
+    )
+    .await;
+    assert_eq!(again, xml);
+    assert_eq!(
+        counter(&app, "helpline_cpaas_overflows_total").await - overflows,
+        1.0
+    );
     assert!(xml.contains(">+393000000001</Number></Dial>"), "{xml}");
     let (_, xml) = post_signed(&app, "/telephony/twilio/dial?step=mobile&lang=", &dialled).await;
     assert!(
@@ -406,6 +419,24 @@ fn step(state: &str, reason: Option<&str>) -> (String, Option<String>) {
     (state.to_string(), reason.map(str::to_string))
 }
 
+/// A counter's value on `/metrics` (0 before it is first counted). The recorder is the
+/// process's, shared by every test running at once: compare before and after a step that
+/// no other test makes.
+async fn counter(app: &TestApp, series: &str) -> f64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 async fn callbacks(app: &TestApp) -> i64 {
     helpline::with_db!(&app.db, |pool| sqlx::query_scalar(
         "select count(*) from callbacks"
@@ -468,6 +499,8 @@ async fn a_closed_line_at_the_provider_says_so_and_leaves_a_callback() {
     };
     // An operator is available: the line being closed is what counts.
     available(&app, "anna", "it").await;
+    let closed = "helpline_cpaas_rejected_total{reason=\"line_closed\"}";
+    let before = counter(&app, closed).await;
     let (status, xml) = post_signed(&app, "/telephony/twilio/voice", &incoming("CA30")).await;
     assert_eq!(status, 200, "{xml}");
     assert!(
@@ -480,4 +513,10 @@ async fn a_closed_line_at_the_provider_says_so_and_leaves_a_callback() {
         [step("offered", None), step("missed", Some("line_closed"))]
     );
     assert_eq!(callbacks(&app).await, 1);
+    // Posted again: the same answer, counted once.
+    let (_, again) = post_signed(&app, "/telephony/twilio/voice", &incoming("CA30")).await;
+    assert_eq!(again, xml);
+    assert_eq!(events_of(&app, "CA30").await.len(), 2);
+    assert_eq!(callbacks(&app).await, 1);
+    assert_eq!(counter(&app, closed).await - before, 1.0);
 }

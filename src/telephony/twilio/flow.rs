@@ -150,6 +150,7 @@ impl Call<'_> {
             for (to, reason) in &plan.moves {
                 self.move_to(*to, reason, None).await;
             }
+            plan.count();
         }
         self.after_moves(plan).await
     }
@@ -233,7 +234,6 @@ impl Call<'_> {
             Some(u) => self.url(&format!("status?user={u}&leg=mobile")),
             None => self.url("status?leg=mobile"),
         };
-        metrics::counter!("helpline_cpaas_overflows_total").increment(1);
         Plan {
             moves: vec![(CallState::Overflowed, "no_operator_answered")],
             twiml: Response::new().then(Verb::Dial {
@@ -269,6 +269,23 @@ impl Plan {
             moves: vec![(CallState::Missed, reason)],
             twiml: Call::closed_message(),
             callback: true,
+        }
+    }
+
+    /// Counts the step in the metrics, once it is recorded (a webhook posted again is
+    /// not counted twice).
+    pub fn count(&self) {
+        for (to, reason) in &self.moves {
+            match (to, *reason) {
+                (CallState::Overflowed, _) => {
+                    metrics::counter!("helpline_cpaas_overflows_total").increment(1)
+                }
+                (CallState::Missed, "line_closed") => {
+                    metrics::counter!("helpline_cpaas_rejected_total", "reason" => "line_closed")
+                        .increment(1)
+                }
+                _ => {}
+            }
         }
     }
 

@@ -219,6 +219,7 @@ async fn voice(
     {
         Ok(Opened::New) => {
             metrics::counter!("helpline_cpaas_calls_total").increment(1);
+            plan.count();
             state.board.poke();
             xml(&call.after_moves(plan).await)
         }
@@ -243,7 +244,6 @@ async fn first_step(call: &Call<'_>, line: Option<&LineConfig>) -> Plan {
     };
     let now = call.state.clock.now();
     if !line.open_schedule().plays_at(now) {
-        metrics::counter!("helpline_cpaas_rejected_total", "reason" => "line_closed").increment(1);
         return Plan::missed("line_closed");
     }
     if call.state.config.sip.menu && line.menu_schedule().plays_at(now) {
