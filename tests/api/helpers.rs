@@ -270,6 +270,13 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The `/metrics` page as text (the recorder is the test process's, shared by every
+    /// app running at once).
+    pub async fn metrics(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await;
+        r.expect("request").text().await.expect("metrics text")
+    }
+
     /// Opens a manual call; returns its id.
     pub async fn open_call(&self, body: &Value) -> String {
         let (status, call) = self.post("/api/v1/calls", body).await;

@@ -144,15 +144,7 @@ queue_test!(
             3,
             "exactly max_attempts attempts"
         );
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics().await;
         assert!(text.contains("helpline_jobs{state=\"failed\"}"), "{text}");
     }
 );

@@ -25,15 +25,7 @@ both_backends!(
             &json!({ "state": "missed" }),
         )
         .await;
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics().await;
         assert!(text.contains("helpline_calls{state=\"missed\"}"), "{text}");
         assert!(text.contains("helpline_jobs{state=\"due\"}"), "{text}");
         assert!(text.contains("helpline_jobs_lag_seconds"), "{text}");

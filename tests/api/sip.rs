@@ -73,11 +73,6 @@ async fn sipp(name: &str, target: SocketAddr, extra: &[&str]) -> (bool, String) 
     (out.status.success(), text)
 }
 
-async fn metrics_of(app: &TestApp) -> String {
-    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
-    r.text().await.unwrap()
-}
-
 async fn anna_id(app: &TestApp) -> i64 {
     helpline::auth::users::find(&app.db, "anna")
         .await
@@ -169,7 +164,7 @@ async fn probes_and_registration(backend: Backend) {
     // An INVITE from an address that is not the trunk's: 403, counted.
     let (ok, out) = sipp("invite_refused", sip, &[]).await;
     assert!(ok, "INVITE refused with 403: {out}");
-    let metrics = metrics_of(&app).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("helpline_sip_rejected_total{reason=\"not_trunk\"}"),
         "{metrics}"
@@ -266,7 +261,7 @@ async fn scanners_garbage_and_floods_do_not_stop_the_endpoint() {
     .await
     .expect("another address is answered");
     assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
-    let metrics = metrics_of(&app).await;
+    let metrics = app.metrics().await;
     assert!(metrics.contains("reason=\"flood\""), "{metrics}");
     assert!(metrics.contains("reason=\"scanner\""), "{metrics}");
 }

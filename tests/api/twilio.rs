@@ -281,15 +281,7 @@ async fn a_whole_call(backend: Backend) {
     .await
     .unwrap());
     assert_eq!(calls, 1);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("helpline_webhook_refused_total{hook=\"twilio_voice\"}"),
         "{metrics}"
@@ -423,15 +415,7 @@ fn step(state: &str, reason: Option<&str>) -> (String, Option<String>) {
 /// process's, shared by every test running at once: compare before and after a step that
 /// no other test makes.
 async fn counter(app: &TestApp, series: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
         .unwrap_or(0.0)
