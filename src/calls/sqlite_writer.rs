@@ -11,26 +11,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::model::CallId;
 use super::state::CallState;
-use super::store::{self, CallError, NewCall, Opened, Transition};
+use super::store::{self, CallError, Opened, Opening, Transition};
 use crate::db::DbError;
 
 const MAX_BATCH: usize = 256;
 
 /// An operation for the writer.
 pub(super) enum Op {
-    Open {
-        id: CallId,
-        new: NewCall,
-        at: DateTime<Utc>,
-        /// A cloud provider's CallSid, tied to the record in the same transaction.
-        provider_sid: Option<String>,
-        /// Moves made at once, written with the record (checked by `store::state_after`).
-        moves: Vec<Transition>,
-    },
-    Transition {
-        id: CallId,
-        change: Transition,
-    },
+    Open(Opening),
+    Transition { id: CallId, change: Transition },
 }
 
 /// What an operation did.
@@ -107,13 +96,7 @@ fn apply(
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
         results.push(match &request.op {
-            Op::Open {
-                id,
-                new,
-                at,
-                provider_sid,
-                moves,
-            } => open(&tx, *id, new, *at, provider_sid.as_deref(), moves)?.map(Written::Opened),
+            Op::Open(opening) => open(&tx, opening)?.map(Written::Opened),
             Op::Transition { id, change } => transition(&tx, *id, change)?.map(Written::Moved),
         });
     }
@@ -129,12 +112,16 @@ fn ts(at: DateTime<Utc>) -> String {
 /// `Ok(Err(_))` is a refusal by the lifecycle; `Err(_)` a storage failure.
 fn open(
     conn: &Connection,
-    id: CallId,
-    new: &NewCall,
-    at: DateTime<Utc>,
-    provider_sid: Option<&str>,
-    moves: &[Transition],
+    opening: &Opening,
 ) -> Result<Result<Opened, CallError>, rusqlite::Error> {
+    let Opening {
+        id,
+        new,
+        at,
+        provider_sid,
+        moves,
+    } = opening;
+    let at = *at;
     let state = match store::state_after(at, moves) {
         Ok(s) => s,
         Err(refused) => return Ok(Err(refused)),

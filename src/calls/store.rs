@@ -79,6 +79,18 @@ pub enum Opened {
     Known(CallId),
 }
 
+/// A record to open: a call, when it came, and the moves it makes at once.
+#[derive(Debug)]
+pub(super) struct Opening {
+    pub id: CallId,
+    pub new: NewCall,
+    pub at: DateTime<Utc>,
+    /// A cloud provider's CallSid, tied to the record in the same write.
+    pub provider_sid: Option<String>,
+    /// Moves made at once, written with the record (checked by [`state_after`]).
+    pub moves: Vec<Transition>,
+}
+
 /// The state a call opened at `at` is in after `moves`, which must follow the lifecycle
 /// from `offered`, each no earlier than the one before.
 pub(super) fn state_after(at: DateTime<Utc>, moves: &[Transition]) -> Result<CallState, CallError> {
@@ -126,12 +138,16 @@ fn event_columns(new: &NewCall, at: DateTime<Utc>, moves: &[Transition]) -> Even
 /// `sqlite_writer.rs`.
 pub(super) async fn open_pg(
     conn: &mut PgConnection,
-    id: CallId,
-    new: &NewCall,
-    at: DateTime<Utc>,
-    provider_sid: Option<&str>,
-    moves: &[Transition],
+    opening: &Opening,
 ) -> Result<Opened, CallError> {
+    let Opening {
+        id,
+        new,
+        at,
+        provider_sid,
+        moves,
+    } = opening;
+    let (at, provider_sid) = (*at, provider_sid.as_deref());
     let state = state_after(at, moves)?;
     let (seqs, states, ats, reasons, actors) = event_columns(new, at, moves);
     // The record and its events are written only when the CallSid's row is: a CallSid

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::model::CallId;
 use super::sqlite_writer::{self, Op, Request, Written};
 use super::state::CallState;
-use super::store::{self, CallError, NewCall, Opened, Transition};
+use super::store::{self, CallError, NewCall, Opened, Opening, Transition};
 use crate::db::{Db, DbError};
 
 /// Operations queued for the SQLite writer before callers wait (back-pressure).
@@ -53,13 +53,13 @@ impl CallLog {
     pub async fn open(&self, new: NewCall, at: DateTime<Utc>) -> Result<CallId, CallError> {
         let id = CallId::new();
         match self
-            .submit(Op::Open {
+            .submit(Op::Open(Opening {
                 id,
                 new,
                 at,
                 provider_sid: None,
                 moves: Vec::new(),
-            })
+            }))
             .await?
         {
             Written::Opened(Opened::New) => Ok(id),
@@ -81,13 +81,13 @@ impl CallLog {
         moves: Vec<Transition>,
     ) -> Result<Opened, CallError> {
         match self
-            .submit(Op::Open {
+            .submit(Op::Open(Opening {
                 id,
                 new,
                 at,
                 provider_sid: Some(call_sid.to_string()),
                 moves,
-            })
+            }))
             .await?
         {
             Written::Opened(opened) => Ok(opened),
@@ -119,13 +119,7 @@ impl CallLog {
             Route::Direct(pool) => {
                 let mut conn = pool.acquire().await.map_err(DbError::from)?;
                 match op {
-                    Op::Open {
-                        id,
-                        new,
-                        at,
-                        provider_sid,
-                        moves,
-                    } => store::open_pg(&mut conn, id, &new, at, provider_sid.as_deref(), &moves)
+                    Op::Open(opening) => store::open_pg(&mut conn, &opening)
                         .await
                         .map(Written::Opened),
                     Op::Transition { id, change } => store::transition_pg(&mut conn, id, &change)

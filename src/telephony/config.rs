@@ -211,6 +211,13 @@ impl SipConfig {
         Ok(out)
     }
 
+    /// The menu's languages, in order: checked when the configuration was read, so all
+    /// of them only if it ever were not (a caller must always hear a menu).
+    pub fn offered_languages(&self) -> Vec<Language> {
+        self.menu_languages()
+            .unwrap_or_else(|_| Language::ALL.to_vec())
+    }
+
     /// `outbound` read: `None` when empty (no overflow).
     pub fn outbound_target(&self) -> Result<Option<Outbound>, String> {
         let text = self.outbound.trim();

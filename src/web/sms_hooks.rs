@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use chrono::Utc;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::app::AppState;
 use crate::db::audit::{self, AuditEntry};
@@ -39,6 +39,19 @@ pub(crate) fn refused(hook: &'static str) -> Response {
     (StatusCode::FORBIDDEN, "invalid signature").into_response()
 }
 
+/// The form parameters of a request whose `X-Twilio-Signature` is valid for `url` under
+/// `token`, or `None` (these hooks' check, and the provider-hosted numbers' voice hooks').
+pub(crate) fn verified(
+    token: &SecretString,
+    url: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Vec<(String, String)>> {
+    let header = headers.get("x-twilio-signature")?.to_str().ok()?;
+    let params = form_params(body);
+    signature::is_valid(token.expose_secret(), url, &params, header).then_some(params)
+}
+
 /// The parameters of a request signed for `url`, or `None`.
 fn signed(
     state: &AppState,
@@ -46,13 +59,8 @@ fn signed(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Option<Vec<(String, String)>> {
-    let sms = &state.config.notify.sms;
-    let (Some(url), Some(token)) = (url, sms.auth_token.as_ref()) else {
-        return None;
-    };
-    let header = headers.get("x-twilio-signature")?.to_str().ok()?;
-    let params = form_params(body);
-    signature::is_valid(token.expose_secret(), url, &params, header).then_some(params)
+    let token = state.config.notify.sms.auth_token.as_ref()?;
+    verified(token, url?, headers, body)
 }
 
 /// `POST /referrals/sms/status`: a notification's delivery status (the provider retries,

@@ -34,7 +34,7 @@ use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
 
 use super::config::Network;
-use super::media::{HoldPlan, Language, PortPool};
+use super::media::{HoldPlan, PortPool};
 use crate::app::AppState;
 use call::CallContext;
 use guard::Guard;
@@ -150,10 +150,7 @@ pub async fn start(
             hunt: Duration::from_secs(u64::from(config.hunt_seconds)),
             menu: config.menu,
             menu_wait: Duration::from_secs(u64::from(config.menu_wait_seconds)),
-            // Checked when the configuration was read; all of them if it ever were not.
-            menu_languages: config
-                .menu_languages()
-                .unwrap_or_else(|_| Language::ALL.to_vec()),
+            menu_languages: config.offered_languages(),
             hold: HoldPlan {
                 first: Duration::from_secs(u64::from(config.hold_announce_after_seconds)),
                 every: Duration::from_secs(u64::from(config.hold_announce_every_seconds)),

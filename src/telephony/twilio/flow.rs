@@ -99,9 +99,7 @@ impl Call<'_> {
     /// the key goes to `gather`, and no key to `gather` without one (Italian).
     pub fn menu(&self) -> Response {
         let sip = &self.state.config.sip;
-        let offered = sip
-            .menu_languages()
-            .unwrap_or_else(|_| Language::ALL.to_vec());
+        let offered = sip.offered_languages();
         let mut prompts = Vec::with_capacity(offered.len() + 1);
         if let Some(t) = texts(Language::Italian) {
             prompts.push(Say {
@@ -140,10 +138,17 @@ impl Call<'_> {
     /// some moves could be made twice (`ringing` may go back to `queued`). A move the
     /// record can no longer make is skipped.
     pub async fn carry_out(&self, plan: Plan) -> Response {
+        let now = match plan.moves.last() {
+            Some(_) => state_of(self.state, self.id).await.ok().flatten(),
+            None => None,
+        };
+        self.carry_out_from(now, plan).await
+    }
+
+    /// [`Call::carry_out`] for a record known to be in state `now` (`None`: unknown).
+    pub async fn carry_out_from(&self, now: Option<CallState>, plan: Plan) -> Response {
         let made = match plan.moves.last() {
-            Some((end, _)) => {
-                matches!(state_of(self.state, self.id).await, Ok(Some(s)) if s == *end)
-            }
+            Some((end, _)) => now == Some(*end),
             None => true,
         };
         if !made {

@@ -10,13 +10,12 @@
 //! Every request must carry a valid `X-Twilio-Signature` for the public URL it was sent
 //! to (`http.public_url` + path and query): without one, 403, counted, nothing recorded.
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::flow::{self, Call, Plan, Step};
@@ -24,7 +23,6 @@ use super::twiml::{self, Verb};
 use crate::app::AppState;
 use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Opened, Transition};
 use crate::config::LineConfig;
-use crate::referral::notify::{form_params, signature};
 use crate::telephony::media::Language;
 use crate::web::sms_hooks::{self, refused};
 
@@ -59,6 +57,8 @@ enum Unsigned {
     Off,
     /// No valid signature for this hook.
     Refused(&'static str),
+    /// A body that cannot be read (or is far larger than any webhook's).
+    Unreadable,
 }
 
 impl IntoResponse for Unsigned {
@@ -66,39 +66,50 @@ impl IntoResponse for Unsigned {
         match self {
             Unsigned::Off => StatusCode::NOT_FOUND.into_response(),
             Unsigned::Refused(hook) => refused(hook),
+            Unsigned::Unreadable => bad_request("unreadable body"),
         }
     }
 }
 
-/// The parameters of a signed request.
-fn signed(
-    state: &AppState,
-    hook: &'static str,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Params, Unsigned> {
-    let tw = &state.config.twilio;
-    if !tw.enabled {
-        return Err(Unsigned::Off);
-    }
-    let Some(token) = tw.auth_token.as_ref() else {
-        return Err(Unsigned::Refused(hook));
-    };
-    let url = format!(
-        "{}{}",
-        state.config.http.public_url.trim_end_matches('/'),
-        uri.0.path_and_query().map_or("", |p| p.as_str())
-    );
-    let header = headers
-        .get("x-twilio-signature")
-        .and_then(|h| h.to_str().ok());
-    let params = form_params(body);
-    match header {
-        Some(h) if signature::is_valid(token.expose_secret(), &url, &params, h) => {
-            Ok(Params(params))
+/// A webhook's form parameters, its `X-Twilio-Signature` checked for the public URL it
+/// was sent to (`http.public_url` + path and query).
+struct Signed(Params);
+
+/// A provider's webhook is a short form; anything much larger is not one.
+const BODY_LIMIT: usize = 64 * 1024;
+
+impl FromRequest<AppState> for Signed {
+    type Rejection = Unsigned;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Unsigned> {
+        let tw = &state.config.twilio;
+        if !tw.enabled {
+            return Err(Unsigned::Off);
         }
-        _ => Err(Unsigned::Refused(hook)),
+        let (mut parts, body) = req.into_parts();
+        let Ok(OriginalUri(uri)) = OriginalUri::from_request_parts(&mut parts, state).await;
+        // The hook's name in the refusals' metric.
+        let hook = match uri.path().rsplit('/').next() {
+            Some("voice") => "twilio_voice",
+            Some("gather") => "twilio_gather",
+            Some("dial") => "twilio_dial",
+            Some("status") => "twilio_status",
+            _ => "twilio",
+        };
+        let Some(token) = tw.auth_token.as_ref() else {
+            return Err(Unsigned::Refused(hook));
+        };
+        let url = format!(
+            "{}{}",
+            state.config.http.public_url.trim_end_matches('/'),
+            uri.path_and_query().map_or("", |p| p.as_str())
+        );
+        let body = axum::body::to_bytes(body, BODY_LIMIT)
+            .await
+            .map_err(|_| Unsigned::Unreadable)?;
+        sms_hooks::verified(token, &url, &parts.headers, &body)
+            .map(|p| Signed(Params(p)))
+            .ok_or(Unsigned::Refused(hook))
     }
 }
 
@@ -154,16 +165,7 @@ async fn call_named<'a>(state: &'a AppState, sid: &str) -> Result<Call<'a>, Resp
 }
 
 /// `POST /telephony/twilio/voice`: a call arrives.
-async fn voice(
-    State(state): State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match signed(&state, "twilio_voice", &uri, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
+async fn voice(State(state): State<AppState>, Signed(params): Signed) -> Response {
     let Some(sid) = params.get("CallSid") else {
         return bad_request("CallSid is required");
     };
@@ -259,34 +261,18 @@ async fn first_step(call: &Call<'_>, line: Option<&LineConfig>) -> Plan {
 }
 
 /// `POST /telephony/twilio/gather`: the menu's key (`Digits`), or none.
-async fn gather(
-    State(state): State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match signed(&state, "twilio_gather", &uri, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
+async fn gather(State(state): State<AppState>, Signed(params): Signed) -> Response {
     let call = match call_for(&state, &params).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let offered = state
-        .config
-        .sip
-        .menu_languages()
-        .unwrap_or_else(|_| Language::ALL.to_vec());
     let key = params
         .get("Digits")
         .and_then(|d| d.chars().next())
         .and_then(crate::telephony::media::Key::from_char);
-    let language = Language::chosen(key, &offered);
-    if matches!(
-        flow::state_of(&state, call.id).await,
-        Ok(Some(CallState::Menu))
-    ) {
+    let language = Language::chosen(key, &state.config.sip.offered_languages());
+    let now = flow::state_of(&state, call.id).await.ok().flatten();
+    if now == Some(CallState::Menu) {
         if let Err(e) = crate::calls::store::set_language(&state.db, call.id, language.code()).await
         {
             tracing::error!(call = %call.id, error = %e, "language not stored");
@@ -298,21 +284,15 @@ async fn gather(
         .plan_dial(None, Some(language))
         .await
         .after(&[(CallState::Queued, "menu")]);
-    xml(&call.carry_out(plan).await)
+    xml(&call.carry_out_from(now, plan).await)
 }
 
 /// `POST /telephony/twilio/dial?step=…&lang=…`: how a `<Dial>` ended.
 async fn dial(
     State(state): State<AppState>,
     Query(q): Query<Steps>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    Signed(params): Signed,
 ) -> Response {
-    let params = match signed(&state, "twilio_dial", &uri, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
     let Some(step) = q.step.as_deref().and_then(Step::parse) else {
         return bad_request("step is required");
     };
@@ -324,12 +304,8 @@ async fn dial(
     match params.get("DialCallStatus").unwrap_or_default() {
         // Someone answered and the conversation is over.
         "completed" | "answered" => {
-            let why = if step == Step::Mobile {
-                "overflow_answered"
-            } else {
-                "cpaas_answered"
-            };
-            call.move_to(CallState::Answered, why, None).await;
+            call.move_to(CallState::Answered, answered(step == Step::Mobile), None)
+                .await;
             call.move_to(CallState::Ended, "dial_completed", None).await;
             xml(&twiml::Response::new().then(Verb::Hangup))
         }
@@ -344,19 +320,22 @@ async fn dial(
     }
 }
 
+/// The reason an answer is recorded with: the on-call mobile's, or an operator's.
+fn answered(mobile: bool) -> &'static str {
+    if mobile {
+        "overflow_answered"
+    } else {
+        "cpaas_answered"
+    }
+}
+
 /// `POST /telephony/twilio/status`: the call's status, or (`user=`, `leg=mobile`) that
 /// of a dialled leg.
 async fn status(
     State(state): State<AppState>,
     Query(q): Query<Steps>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    Signed(params): Signed,
 ) -> Response {
-    let params = match signed(&state, "twilio_status", &uri, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
     let status = params.get("CallStatus").unwrap_or_default();
     if let Some(parent) = params.get("ParentCallSid") {
         // A dialled leg: its answer says who took the call.
@@ -366,12 +345,9 @@ async fn status(
         };
         if status == "in-progress" || status == "answered" {
             let user = q.user.as_deref().and_then(|u| u.parse::<i64>().ok());
-            let why = if q.leg.as_deref() == Some("mobile") {
-                "overflow_answered"
-            } else {
-                "cpaas_answered"
-            };
-            call.move_to(CallState::Answered, why, user).await;
+            let mobile = q.leg.as_deref() == Some("mobile");
+            call.move_to(CallState::Answered, answered(mobile), user)
+                .await;
         }
         return StatusCode::NO_CONTENT.into_response();
     }
