@@ -76,9 +76,18 @@ pub enum LiveError {
     /// There is no mediator on the call to drop.
     #[error("no mediator is on the call")]
     NoMediator,
-    /// The mediator's leg could not be started.
-    #[error("the mediator could not be dialled: {0}")]
-    Dial(String),
+    /// The mediation request can no longer ring (closed or changed in the meantime).
+    #[error("the mediation request cannot move to ringing")]
+    RequestMoved,
+    /// The mediation request could not be read or written.
+    #[error("the mediation request could not be stored")]
+    Storage,
+    /// No media ports are free for the mediator's leg.
+    #[error("no media ports are free")]
+    NoMediaPorts,
+    /// The mediator's number could not be dialled (the cause is logged, without it).
+    #[error("the mediator could not be dialled")]
+    Dial,
 }
 
 impl LiveError {
@@ -109,7 +118,19 @@ impl LiveError {
                 "Nessun mediatore è in chiamata.",
                 "No mediator is on the call.",
             ),
-            LiveError::Dial(_) => (
+            LiveError::RequestMoved => (
+                "La richiesta è stata chiusa o cambiata nel frattempo: ricarica la pagina.",
+                "The request was closed or changed meanwhile: reload the page.",
+            ),
+            LiveError::Storage => (
+                "La richiesta non può essere aggiornata ora: riprova tra poco.",
+                "The request cannot be updated now: try again shortly.",
+            ),
+            LiveError::NoMediaPorts => (
+                "Nessuna porta audio libera per il mediatore: riprova tra poco.",
+                "No audio port is free for the mediator: try again shortly.",
+            ),
+            LiveError::Dial => (
                 "Il numero del mediatore non può essere chiamato: controlla il numero nell'elenco.",
                 "The mediator's number cannot be dialled: check the number in the directory.",
             ),
@@ -254,7 +275,10 @@ mod tests {
             LiveError::NoTrunk,
             LiveError::MediatorAlready,
             LiveError::NoMediator,
-            LiveError::Dial("x".into()),
+            LiveError::RequestMoved,
+            LiveError::Storage,
+            LiveError::NoMediaPorts,
+            LiveError::Dial,
         ] {
             let (it, en) = e.message();
             assert!(!it.is_empty() && !en.is_empty() && it != en);

@@ -116,23 +116,33 @@ pub(crate) async fn registered(app: &crate::helpers::TestApp, user: &str) -> (i6
     (id, false)
 }
 
-/// Seconds of audio in the one WAV file of `dir` whose name ends with `suffix`.
-fn seconds(dir: &Path, suffix: &str) -> f64 {
+/// The first channel of the one WAV file of `dir` whose name ends with `suffix`, and
+/// its rate. The samples run to the end of the file: sndfile may leave the data chunk's
+/// size unset while writing.
+pub fn wav(dir: &Path, suffix: &str) -> (u32, Vec<i16>) {
     let file = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with(suffix))
         .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()));
-    let wav = std::fs::read(&file).unwrap();
-    let u16_at = |i: usize| u16::from_le_bytes([wav[i], wav[i + 1]]);
-    let u32_at = |i: usize| u32::from_le_bytes([wav[i], wav[i + 1], wav[i + 2], wav[i + 3]]);
-    assert_eq!(&wav[0..4], b"RIFF", "{}", file.display());
-    let (channels, rate, bits) = (u16_at(22), u32_at(24), u16_at(34));
-    // The data chunk is the rest of the file (sndfile may leave its size unset while
-    // writing, so the length is read from the file itself).
-    let data = wav.len().saturating_sub(44);
-    data as f64 / f64::from(u32::from(channels) * rate * u32::from(bits / 8))
+    let data = std::fs::read(&file).unwrap();
+    assert_eq!(&data[0..4], b"RIFF", "{}", file.display());
+    let u16_at = |i: usize| u16::from_le_bytes([data[i], data[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+    let (channels, rate, bits) = (usize::from(u16_at(22)), u32_at(24), u16_at(34));
+    assert_eq!(bits, 16, "{}", file.display());
+    let samples = data[44..]
+        .chunks_exact(2 * channels)
+        .map(|frame| i16::from_le_bytes([frame[0], frame[1]]))
+        .collect();
+    (rate, samples)
+}
+
+/// Seconds of audio in the one WAV file of `dir` whose name ends with `suffix`.
+fn seconds(dir: &Path, suffix: &str) -> f64 {
+    let (rate, samples) = wav(dir, suffix);
+    samples.len() as f64 / f64::from(rate)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,60 +7,26 @@
 use std::path::Path;
 use std::time::Duration;
 
+use helpline::telephony::media::tone;
 use helpline::triage::mediation::{self, MediationState};
 
 use crate::console_client::{location, Console, PASSWORD};
 use crate::helpers::{Backend, TestApp};
 use crate::sip_calls::{read_call, sip_app, the_call};
 use crate::sip_media::{
-    anna_available_with_a_phone_password, baresip, baresip_config, free_sip_port, registered,
+    anna_available_with_a_phone_password, baresip, baresip_config, free_sip_port, registered, wav,
 };
 
 /// The mediator's number in the directory (the first Russian-speaking mediator).
 const MEDIATOR: &str = "+393000000901";
 
-/// The first channel of the one WAV file of `dir` ending with `suffix`, and its rate.
-fn wav(dir: &Path, suffix: &str) -> (u32, Vec<i16>) {
-    let file = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with(suffix))
-        .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()));
-    let data = std::fs::read(&file).unwrap();
-    assert_eq!(&data[0..4], b"RIFF", "{}", file.display());
-    let u16_at = |i: usize| u16::from_le_bytes([data[i], data[i + 1]]);
-    let u32_at = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-    let (channels, rate, bits) = (usize::from(u16_at(22)), u32_at(24), u16_at(34));
-    assert_eq!(bits, 16, "{}", file.display());
-    let samples = data[44..]
-        .chunks_exact(2 * channels)
-        .map(|frame| i16::from_le_bytes([frame[0], frame[1]]))
-        .collect();
-    (rate, samples)
-}
-
-/// The share of each 20 ms block's energy at `freq` (Goertzel at the file's rate),
-/// for the blocks that are not silence.
+/// The share of each 20 ms block's energy at `freq`, for the blocks that are not
+/// silence.
 fn shares(rate: u32, samples: &[i16], freq: f64) -> Vec<f64> {
-    let block = (rate / 50) as usize;
-    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / f64::from(rate)).cos();
     samples
-        .chunks_exact(block)
-        .filter_map(|b| {
-            let energy: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum();
-            if (energy / block as f64).sqrt() < 100.0 {
-                return None;
-            }
-            let (mut s1, mut s2) = (0.0f64, 0.0f64);
-            for x in b {
-                let s0 = f64::from(*x) + coeff * s1 - s2;
-                s2 = s1;
-                s1 = s0;
-            }
-            let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-            Some(power / (energy * block as f64 / 2.0))
-        })
+        .chunks_exact((rate / 50) as usize)
+        .filter(|b| tone::rms(b) >= tone::SILENCE_RMS)
+        .map(|b| tone::tone_share_at(b, freq, rate))
         .collect()
 }
 
@@ -69,7 +35,7 @@ fn shares(rate: u32, samples: &[i16], freq: f64) -> Vec<f64> {
 fn heard(dir: &Path, freq: f64) -> (usize, f64) {
     let (rate, samples) = wav(dir, "-dec.wav");
     let s = shares(rate, &samples, freq);
-    let clear = s.iter().filter(|x| **x > 0.2).count();
+    let clear = s.iter().filter(|x| **x >= tone::PRESENT).count();
     (clear, s.iter().copied().fold(0.0, f64::max))
 }
 
@@ -323,6 +289,13 @@ async fn a_mediator_who_does_not_answer_rings_out_and_the_request_is_unanswered(
     // A second mediator cannot be called while one rings.
     let r = c.submit(&page, &format!("{page}/call"), &[]).await;
     assert_eq!(r.status().as_u16(), 422, "the page offers no second call");
+    // Refused by the call itself, which has a mediator's leg ringing.
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Un mediatore è già in chiamata o sta squillando")
+            || body.contains("A mediator is already on the call or ringing"),
+        "{body}"
+    );
     passed(
         mediator,
         "the mediator's phone, cancelled after ringing out",

@@ -26,6 +26,10 @@ pub enum MediaError {
     /// A conference could not take the call on.
     #[error("conference: {0}")]
     Conference(#[from] MixerError),
+    /// The call's audio is not relayed in G.711 (or no longer relayed): nothing to mix a
+    /// third party into.
+    #[error("the call's audio cannot be mixed")]
+    NotMixable,
 }
 
 /// A call's relayed media, from the trunk's offer to the end of the call.

@@ -28,9 +28,14 @@ pub fn sine(freq: f64, amplitude: i16, start: usize, len: usize) -> Vec<i16> {
         .collect()
 }
 
-/// The power of the DFT bin at `freq` Hz over the block (|X(f)|²).
+/// The power of the DFT bin at `freq` Hz over the block (|X(f)|²), at 8 kHz.
 pub fn goertzel(samples: &[i16], freq: f64) -> f64 {
-    let coeff = 2.0 * (2.0 * PI * freq / f64::from(SAMPLE_RATE)).cos();
+    goertzel_at(samples, freq, SAMPLE_RATE)
+}
+
+/// [`goertzel`] for samples at `rate` Hz (a softphone's recording, say).
+pub fn goertzel_at(samples: &[i16], freq: f64, rate: u32) -> f64 {
+    let coeff = 2.0 * (2.0 * PI * freq / f64::from(rate)).cos();
     let (mut s1, mut s2) = (0.0f64, 0.0f64);
     for x in samples {
         let s0 = f64::from(*x) + coeff * s1 - s2;
@@ -52,12 +57,17 @@ pub fn rms(samples: &[i16]) -> f64 {
 /// The share of the block's energy in the bin at `freq`: 1 for a pure tone that fits
 /// the block a whole number of times, 0 for silence.
 pub fn tone_share(samples: &[i16], freq: f64) -> f64 {
+    tone_share_at(samples, freq, SAMPLE_RATE)
+}
+
+/// [`tone_share`] for samples at `rate` Hz.
+pub fn tone_share_at(samples: &[i16], freq: f64, rate: u32) -> f64 {
     let energy: f64 = samples.iter().map(|x| f64::from(*x).powi(2)).sum();
     if energy == 0.0 {
         return 0.0;
     }
     // A sine of peak A over N samples has |X|² = (A·N/2)² and energy A²·N/2.
-    goertzel(samples, freq) / (energy * samples.len() as f64 / 2.0)
+    goertzel_at(samples, freq, rate) / (energy * samples.len() as f64 / 2.0)
 }
 
 /// Whether a tone at `freq` is heard in the block: loud enough, and a fair share of it.

@@ -10,21 +10,22 @@ use axum::response::{IntoResponse, Response};
 
 use super::form::Posted;
 use super::intake::INTAKE_ROLES;
-use super::mediation_page::{audited_back, mediation_error};
+use super::mediation_page::{audited_back, mediation_error, mediator_rows};
 use super::page::PageError;
 use crate::app::AppState;
 use crate::calls::caller::e164;
 use crate::calls::CallId;
-use crate::referral::rota::{self, Person, Target};
 use crate::telephony::live::{LiveError, MediatorDial};
-use crate::triage::mediation::{self, Mediation, MediationState};
+use crate::triage::mediation::{self, Mediation};
 use crate::web::i18n::Lang;
 
 fn live_error(e: &LiveError, lang: Lang) -> Response {
     let (it, en) = e.message();
     let status = match e {
         LiveError::NotLive | LiveError::NoMediator => StatusCode::CONFLICT,
-        LiveError::NoTrunk | LiveError::Dial(_) => StatusCode::SERVICE_UNAVAILABLE,
+        LiveError::NoTrunk | LiveError::Dial | LiveError::Storage | LiveError::NoMediaPorts => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     PageError::new(status, lang, lang.pick(it, en)).into_response()
@@ -54,23 +55,18 @@ async fn request_and_call(
 }
 
 /// The mediator to dial: `chosen` (a mediator of the directory who speaks the language),
-/// else the first on call for it who is not engaged elsewhere and has a number.
+/// else the first on call for it who is not engaged elsewhere and has a number; the
+/// same list the page shows ([`mediator_rows`]).
 async fn mediator_to_dial(
     state: &AppState,
     m: &Mediation,
     chosen: Option<&str>,
     lang: Lang,
 ) -> Result<(String, String), Response> {
-    let directory = state.directory.current();
-    let speaks = |code: &str| {
-        directory
-            .mediators
-            .iter()
-            .find(|d| d.code == code && d.languages.contains(&m.language))
-    };
+    let rows = mediator_rows(state, m, lang).await?;
     let number = |mobile: &str| e164(mobile).ok().flatten();
     if let Some(code) = chosen {
-        let Some(d) = speaks(code) else {
+        let Some(d) = rows.iter().find(|d| d.code == code) else {
             return Err(refused(
                 lang,
                 "Scegli un mediatore che parla la lingua della richiesta.",
@@ -82,26 +78,9 @@ async fn mediator_to_dial(
         };
         return Ok((d.code.clone(), n));
     }
-    let engaged = mediation::engaged_mediators(&state.db)
-        .await
-        .map_err(|e| mediation_error(e, lang))?;
-    let target = Target::Mediators(m.language.clone());
-    let on_call = rota::on_call(&state.db, &target, state.clock.now())
-        .await
-        .map_err(|e| PageError::from_db(e, lang).into_response())?;
-    on_call
-        .into_iter()
-        .filter_map(|oc| match oc.person {
-            Person::Mediator(code) => Some(code),
-            _ => None,
-        })
-        .filter(|code| {
-            !engaged.contains(code) || m.mediator_code.as_deref() == Some(code.as_str())
-        })
-        .find_map(|code| {
-            let d = speaks(&code)?;
-            Some((code, number(&d.mobile)?))
-        })
+    rows.iter()
+        .filter(|d| d.on_call && !d.engaged)
+        .find_map(|d| Some((d.code.clone(), number(&d.mobile)?)))
         .ok_or_else(|| {
             refused(
                 lang,
@@ -131,15 +110,6 @@ pub async fn dial(State(state): State<AppState>, Path(id): Path<i64>, posted: Po
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !m.state.next().contains(&MediationState::Ringing) {
-        return mediation_error(
-            mediation::MediationError::Illegal {
-                from: m.state,
-                to: MediationState::Ringing,
-            },
-            lang,
-        );
-    }
     let chosen = Some(form.text("mediator")).filter(|c| !c.is_empty());
     let (code, number) = match mediator_to_dial(&state, &m, chosen, lang).await {
         Ok(x) => x,

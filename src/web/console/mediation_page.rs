@@ -13,6 +13,7 @@ use super::intake::{audited, intake_error, INTAKE_ROLES};
 use super::page::{render, Chrome, PageError};
 use super::session::Session;
 use crate::app::AppState;
+use crate::referral::rota::{self, Person, Target};
 use crate::triage::intakes;
 use crate::triage::languages;
 use crate::triage::mediation::{self, Mediation, MediationError, MediationState};
@@ -138,6 +139,50 @@ struct RequestPage {
     can_drop: bool,
 }
 
+/// The directory's mediators for the request's language, each marked on call now (the
+/// mediators' rota) and engaged in another request: who can be called now first, in the
+/// rota's order, then the others in the directory's.
+pub(super) async fn mediator_rows(
+    state: &AppState,
+    m: &Mediation,
+    lang: Lang,
+) -> Result<Vec<MediatorRow>, Response> {
+    let engaged = mediation::engaged_mediators(&state.db)
+        .await
+        .map_err(|e| mediation_error(e, lang))?;
+    let target = Target::Mediators(m.language.clone());
+    let on_call: Vec<String> = rota::on_call(&state.db, &target, state.clock.now())
+        .await
+        .map_err(|e| PageError::from_db(e, lang).into_response())?
+        .into_iter()
+        .filter_map(|oc| match oc.person {
+            Person::Mediator(code) => Some(code),
+            _ => None,
+        })
+        .collect();
+    let mut rows: Vec<(Option<usize>, MediatorRow)> = state
+        .directory
+        .current()
+        .mediators
+        .iter()
+        .filter(|d| d.languages.iter().any(|l| l == &m.language))
+        .map(|d| {
+            let rank = on_call.iter().position(|c| c == &d.code);
+            let row = MediatorRow {
+                on_call: rank.is_some(),
+                code: d.code.clone(),
+                name: d.name.clone(),
+                mobile: d.mobile.clone(),
+                engaged: engaged.contains(&d.code)
+                    && m.mediator_code.as_deref() != Some(d.code.as_str()),
+            };
+            (rank, row)
+        })
+        .collect();
+    rows.sort_by_key(|(rank, d)| (rank.is_none(), d.engaged, *rank));
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
 /// `GET /mediation/{id}`
 pub async fn show(
     State(state): State<AppState>,
@@ -152,39 +197,10 @@ pub async fn show(
         Ok(m) => m,
         Err(e) => return mediation_error(e, lang),
     };
-    let engaged = match mediation::engaged_mediators(&state.db).await {
-        Ok(e) => e,
-        Err(e) => return mediation_error(e, lang),
+    let mediators = match mediator_rows(&state, &m, lang).await {
+        Ok(rows) => rows,
+        Err(r) => return r,
     };
-    let target = crate::referral::rota::Target::Mediators(m.language.clone());
-    let on_call: Vec<String> =
-        match crate::referral::rota::on_call(&state.db, &target, Utc::now()).await {
-            Ok(people) => people
-                .into_iter()
-                .filter_map(|oc| match oc.person {
-                    crate::referral::rota::Person::Mediator(code) => Some(code),
-                    _ => None,
-                })
-                .collect(),
-            Err(e) => return PageError::from_db(e, lang).into_response(),
-        };
-    let mut mediators: Vec<MediatorRow> = state
-        .directory
-        .current()
-        .mediators
-        .iter()
-        .filter(|d| d.languages.iter().any(|l| l == &m.language))
-        .map(|d| MediatorRow {
-            on_call: on_call.contains(&d.code),
-            code: d.code.clone(),
-            name: d.name.clone(),
-            mobile: d.mobile.clone(),
-            engaged: engaged.contains(&d.code)
-                && m.mediator_code.as_deref() != Some(d.code.as_str()),
-        })
-        .collect();
-    // Who can be called now first: on call and not engaged elsewhere.
-    mediators.sort_by_key(|d| (!d.on_call, d.engaged));
     let label = |s: MediationState| {
         let (it, en) = s.labels();
         lang.pick(it, en).to_string()

@@ -19,7 +19,7 @@ use crate::telephony::live::{CallCommand, LiveError, MediatorDial};
 use crate::telephony::media::{
     Codec, Conference, ConferenceLeg, MediaError, MixerError, PartyId, PortPair, Sdp,
 };
-use crate::triage::mediation::{self, MediationState};
+use crate::triage::mediation::{self, MediationError, MediationState};
 
 /// The mediator's leg of a call.
 pub(super) struct MediatorLeg {
@@ -76,11 +76,10 @@ impl Run<'_> {
             .flatten()
             .ok_or(LiveError::NoTrunk)?;
         let offer = Sdp::parse(&self.offer).map_err(|_| LiveError::NoMixableMedia)?;
-        let pair = self
-            .ctx
-            .media
-            .allocate()
-            .map_err(|e| LiveError::Dial(e.to_string()))?;
+        let pair = self.ctx.media.allocate().map_err(|e| {
+            tracing::warn!(call = %self.id, error = %e, "no media ports for a mediator");
+            LiveError::NoMediaPorts
+        })?;
         // The trunk's own offer, narrowed to the call's law (and its telephone-event):
         // what the mediator answers is then mixed without a second transcoding.
         let keep: Vec<u8> = std::iter::once(mixable.codec.payload_type())
@@ -89,17 +88,42 @@ impl Run<'_> {
         let sdp = offer
             .only(&keep)
             .for_relay(mixable.advertised, pair.rtp_port());
-        let (call_id, dialog) = self
-            .ctx
-            .ring_out(
-                &dial.number,
-                &outbound,
-                self.line,
-                &sdp,
-                self.states.clone(),
-            )
-            .map_err(|e| LiveError::Dial(e.0))?;
-        self.mediation(&dial, MediationState::Ringing).await;
+        // The request moves first: one closed or changed in the console meanwhile is
+        // not dialled, and a mediator's phone never rings unrecorded.
+        let now = self.ctx.state.clock.now();
+        let ringing = mediation::transition(
+            &self.ctx.state.db,
+            dial.request,
+            MediationState::Ringing,
+            Some(&dial.code),
+            dial.by,
+            now,
+        )
+        .await;
+        match ringing {
+            Ok(()) => self.ctx.state.board.poke(),
+            Err(MediationError::Illegal { .. }) => return Err(LiveError::RequestMoved),
+            Err(e) => {
+                tracing::warn!(call = %self.id, request = dial.request, error = %e, "mediation request not moved");
+                return Err(LiveError::Storage);
+            }
+        }
+        let ringing = self.ctx.ring_out(
+            &dial.number,
+            &outbound,
+            self.line,
+            &sdp,
+            self.states.clone(),
+        );
+        let (call_id, dialog) = match ringing {
+            Ok(leg) => leg,
+            Err(e) => {
+                // A mediator's directory number, never a caller's, may be in the cause.
+                tracing::warn!(call = %self.id, mediator = %dial.code, error = %e.0, "mediator not dialled");
+                self.mediation(&dial, MediationState::Unanswered).await;
+                return Err(LiveError::Dial);
+            }
+        };
         tracing::info!(call = %self.id, mediator = %dial.code, "mediator dialled");
         metrics::counter!("helpline_sip_mediator_dials_total").increment(1);
         self.mediator = Some(MediatorLeg {
@@ -120,21 +144,37 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Hangs up on the mediator's leg, takes them out of the mix, and moves the request
-    /// on: left once they had joined, unanswered while their phone rang.
+    /// Hangs up on the mediator's leg: a BYE once they joined, a CANCEL while it rings.
     async fn hang_up_mediator(&mut self, leg: MediatorLeg) {
-        // The mix and the record first: the mediator's phone may take its time to
-        // answer the BYE or CANCEL, and they are off the call either way.
-        match leg.party {
+        let end = if leg.party.is_some() {
+            LegEnd::Bye
+        } else {
+            LegEnd::Cancel
+        };
+        self.release(leg, end).await;
+    }
+
+    /// Takes the mediator off the call: out of the mix and the request `left` once they
+    /// had joined, else `unanswered`; then their leg is ended as `end` says. The mix and
+    /// the record come first: the mediator's phone may take its time to answer the BYE
+    /// or CANCEL, and they are off the call either way.
+    async fn release(&mut self, leg: MediatorLeg, end: LegEnd) {
+        let to = match leg.party {
             Some(party) => {
                 self.leave_conference(party).await;
-                self.mediation(&leg.dial, MediationState::Left).await;
+                MediationState::Left
+            }
+            None => MediationState::Unanswered,
+        };
+        self.mediation(&leg.dial, to).await;
+        match end {
+            LegEnd::Bye => {
                 leg.dialog.bye().await.ok();
             }
-            None => {
-                self.mediation(&leg.dial, MediationState::Unanswered).await;
+            LegEnd::Cancel => {
                 leg.dialog.cancel().await.ok();
             }
+            LegEnd::Ended => {}
         }
     }
 
@@ -176,8 +216,8 @@ impl Run<'_> {
                 if let Err(e) = self.join_mediator(&answer.body).await {
                     tracing::warn!(call = %self.id, error = %e, "mediator not joined");
                     if let Some(leg) = self.mediator.take() {
-                        leg.dialog.bye().await.ok();
-                        self.mediation(&leg.dial, MediationState::Unanswered).await;
+                        // Answered, so a BYE; never in the mix, so unanswered.
+                        self.release(leg, LegEnd::Bye).await;
                     }
                 }
                 true
@@ -185,15 +225,7 @@ impl Run<'_> {
             DialogState::Terminated(d, reason) if d.call_id == leg.call_id => {
                 tracing::info!(call = %self.id, ?reason, "mediator's leg ended");
                 if let Some(leg) = self.mediator.take() {
-                    if let Some(party) = leg.party {
-                        self.leave_conference(party).await;
-                    }
-                    let to = if leg.party.is_some() {
-                        MediationState::Left
-                    } else {
-                        MediationState::Unanswered
-                    };
-                    self.mediation(&leg.dial, to).await;
+                    self.release(leg, LegEnd::Ended).await;
                 }
                 true
             }
@@ -208,9 +240,7 @@ impl Run<'_> {
     /// The mediator answered: the relay becomes a conference of three on the same
     /// ports (or the mediator joins the one already running).
     async fn join_mediator(&mut self, answer: &[u8]) -> Result<(), MediaError> {
-        let Some(mixable) = self.mixable else {
-            return Ok(());
-        };
+        let mixable = self.mixable.ok_or(MediaError::NotMixable)?;
         let answer = Sdp::parse(answer).map_err(MediaError::Answer)?;
         let remote = answer.remote();
         let codec = remote.g711().unwrap_or(mixable.codec);
@@ -218,6 +248,7 @@ impl Run<'_> {
             return Ok(());
         };
         let Some(pair) = leg.pair.take() else {
+            // Joined already: the 200 OK came again.
             return Ok(());
         };
         let mediator = ConferenceLeg {
@@ -244,7 +275,7 @@ impl Run<'_> {
                     .copied()
                     .ok_or(MediaError::Conference(MixerError::NoParty))?
             }
-            (None, None) => return Ok(()),
+            (None, None) => return Err(MediaError::NotMixable),
         };
         if let Some(leg) = self.mediator.as_mut() {
             leg.party = Some(party);
@@ -281,4 +312,15 @@ impl Run<'_> {
         }
         self.ctx.state.board.poke();
     }
+}
+
+/// How a mediator's leg is ended once they are off the call.
+#[derive(Debug, Clone, Copy)]
+enum LegEnd {
+    /// They answered: a BYE.
+    Bye,
+    /// Their phone still rings: a CANCEL.
+    Cancel,
+    /// Their side ended it already.
+    Ended,
 }
