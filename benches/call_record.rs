@@ -9,13 +9,17 @@
 //! Options: --calls N (default 20000), --concurrency C (default 32), --connections N
 //! (database pool size, default 16 as `database.max_connections`).
 
+#[path = "support/service.rs"]
+mod service;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use helpline::calls::{CallLog, CallState, CallerFingerprint, Channel, NewCall, Transition};
-use helpline::config::{Backend, Config};
+use helpline::config::Config;
 use helpline::db::Db;
+use service::{drop_db, fresh_db, ms, percentile, Backend};
 
 const STEPS: [CallState; 5] = [
     CallState::Menu,
@@ -42,13 +46,7 @@ fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--backend" => {
-                args.backend = match it.next().as_deref() {
-                    Some("sqlite") => Backend::Sqlite,
-                    Some("postgres") => Backend::Postgres,
-                    other => return Err(format!("--backend sqlite|postgres, not {other:?}")),
-                }
-            }
+            "--backend" => args.backend = Backend::parse(it.next().as_deref())?,
             "--connections" => {
                 args.connections = it
                     .next()
@@ -69,37 +67,8 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// A fresh database; for PostgreSQL also the (admin URL, name) to drop it afterwards.
-async fn fresh_db(
-    backend: Backend,
-    max_connections: u32,
-) -> (Db, tempfile::TempDir, Option<(String, String)>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut drop_later = None;
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("bench.db").display()),
-        Backend::Postgres => {
-            let admin = std::env::var("HELPLINE_BENCH_DATABASE_URL")
-                .expect("set HELPLINE_BENCH_DATABASE_URL to a PostgreSQL database the bench may create databases from");
-            let name = format!("helpline_bench_{}", std::process::id());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .expect("connect");
-            sqlx::query(&format!("drop database if exists {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("drop");
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create");
-            drop_later = Some((admin.clone(), name.clone()));
-            format!(
-                "{}/{name}",
-                admin.rsplit_once('/').expect("URL with a database").0
-            )
-        }
-    };
+/// The database at `url`, migrated, with a pool of `max_connections`.
+async fn connect(url: String, max_connections: u32) -> Db {
     let env = vec![
         (
             "HELPLINE_CONFIG".to_string(),
@@ -112,9 +81,10 @@ async fn fresh_db(
         ),
     ];
     let cfg = Config::load_from(&env).expect("config");
+    let backend = cfg.database_backend().expect("database backend");
     let db = Db::connect(&cfg.database, backend).await.expect("connect");
     db.migrate().await.expect("migrate");
-    (db, dir, drop_later)
+    db
 }
 
 async fn one_call(log: &CallLog, n: usize) -> Duration {
@@ -155,7 +125,9 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let (db, _dir, drop_later) = fresh_db(args.backend, args.connections).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, drop_later) = fresh_db(args.backend, &dir, "call_record").await;
+        let db = connect(url, args.connections).await;
         let log = CallLog::start(&db).expect("call log");
         // Warm-up: fill the pool and the caches.
         for n in 0..200 {
@@ -184,9 +156,6 @@ fn main() {
         }
         let elapsed = started.elapsed();
         latencies.sort_unstable();
-        let pct =
-            |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
             "backend={:?} calls={} concurrency={} elapsed={:.2}s calls/s={:.0} transitions/s={:.0} \
              call p50={:.2}ms p99={:.2}ms max={:.2}ms",
@@ -196,19 +165,11 @@ fn main() {
             elapsed.as_secs_f64(),
             latencies.len() as f64 / elapsed.as_secs_f64(),
             latencies.len() as f64 * 6.0 / elapsed.as_secs_f64(),
-            ms(pct(0.50)),
-            ms(pct(0.99)),
+            ms(percentile(&latencies, 0.50)),
+            ms(percentile(&latencies, 0.99)),
             ms(*latencies.last().expect("some calls")),
         );
         db.close().await;
-        if let Some((admin, name)) = drop_later {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .expect("connect");
-            sqlx::query(&format!("drop database {name} with (force)"))
-                .execute(&mut conn)
-                .await
-                .expect("drop");
-        }
+        drop_db(drop_later).await;
     });
 }

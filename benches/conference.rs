@@ -21,9 +21,11 @@
 //! Options: --conferences N (100), --parties N (3, at most 4), --seconds S (20),
 //! --ports MIN-MAX (20000-21999), --phone-threads N (2).
 
+#[path = "support/media.rs"]
+mod media;
+
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,17 +35,18 @@ use helpline::telephony::media::tone::{sine, tone_share};
 use helpline::telephony::media::{
     Codec, Conference, ConferenceLeg, ConferenceStats, OutStream, Packet, PartyStats, PortPool,
 };
+use media::{
+    load_average, machine_jiffies, named_runtime, process_cpu_seconds, thread_cpu_seconds,
+    udp_socket, Histogram, LOCALHOST,
+};
 use tokio::net::UdpSocket;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Each party's tone: a whole number of periods in a 20 ms frame, so one frame repeats.
 const TONES: [f64; MAX_PARTIES] = [1_000.0, 2_000.0, 500.0, 3_000.0];
 /// Frames of audio kept per phone for the final check: the last second.
 const KEPT_FRAMES: usize = 50;
-/// Buckets of [`Histogram`]: 10,000 of 10 µs, 900 of 1 ms, one beyond.
-const BUCKETS: usize = 10_901;
 
 struct Args {
     conferences: usize,
@@ -90,69 +93,6 @@ fn parse_args() -> Result<Args, String> {
         return Err(format!("--parties between 2 and {MAX_PARTIES}"));
     }
     Ok(args)
-}
-
-/// Durations in µs: 10 µs buckets up to 100 ms, then 1 ms buckets up to 1 s, then one.
-struct Histogram {
-    buckets: Vec<AtomicU64>,
-    max_us: AtomicU64,
-}
-
-impl Histogram {
-    fn new() -> Self {
-        Self {
-            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            max_us: AtomicU64::new(0),
-        }
-    }
-
-    fn record(&self, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        let i = if us < 100_000 {
-            us / 10
-        } else {
-            (10_000 + (us - 100_000) / 1_000).min(BUCKETS as u64 - 1)
-        };
-        self.buckets[i as usize].fetch_add(1, Ordering::Relaxed);
-        self.max_us.fetch_max(us, Ordering::Relaxed);
-    }
-
-    /// How many took `ms` or more (`ms` under 100).
-    fn count_above(&self, ms: u64) -> u64 {
-        let first = (ms * 100) as usize;
-        self.buckets[first.min(BUCKETS - 1)..]
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .sum()
-    }
-
-    /// The upper bound of the bucket holding the `p` quantile, in ms.
-    fn quantile_ms(&self, p: f64) -> f64 {
-        let counts: Vec<u64> = self
-            .buckets
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        let total: u64 = counts.iter().sum();
-        let rank = ((total as f64) * p).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, c) in counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                let upper_us = if i < 10_000 {
-                    (i as u64 + 1) * 10
-                } else {
-                    100_000 + (i as u64 - 9_999) * 1_000
-                };
-                return (upper_us.min(self.max_us.load(Ordering::Relaxed))) as f64 / 1_000.0;
-            }
-        }
-        0.0
-    }
-
-    fn max_ms(&self) -> f64 {
-        self.max_us.load(Ordering::Relaxed) as f64 / 1_000.0
-    }
 }
 
 /// What one phone received from its conference.
@@ -276,69 +216,6 @@ async fn receive(
     }
 }
 
-/// CPU seconds so far of this process's threads whose name starts with `prefix`, from
-/// `/proc/self/task/*/stat` (utime + stime, 100 ticks a second).
-fn thread_cpu_seconds(prefix: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    let mut ticks = 0u64;
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue; // the thread ended
-        };
-        if let Some((name, t)) = stat_ticks(&stat) {
-            if name.starts_with(prefix) {
-                ticks += t;
-            }
-        }
-    }
-    ticks as f64 / 100.0
-}
-
-/// The whole process's CPU seconds (every thread, ended ones included), `/proc/self/stat`.
-fn process_cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| stat_ticks(&s).map(|(_, t)| t))
-        .unwrap_or(0) as f64
-        / 100.0
-}
-
-/// The name and utime + stime of a `stat` line (fields 2, 14 and 15 of proc(5)).
-fn stat_ticks(stat: &str) -> Option<(String, u64)> {
-    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
-    let fields: Vec<&str> = stat.get(close + 2..)?.split_whitespace().collect();
-    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some((stat.get(open + 1..close)?.to_string(), ticks))
-}
-
-/// Busy and total jiffies of the whole machine (`/proc/stat`, all CPUs).
-fn machine_jiffies() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let cpu: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    if cpu.len() < 5 {
-        return (0, 1);
-    }
-    let total: u64 = cpu.iter().take(8).sum();
-    (total - cpu[3] - cpu[4], total)
-}
-
-fn load_average() -> String {
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    load.split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn add(total: &mut PartyStats, s: &PartyStats) {
     total.received += s.received;
     total.ignored += s.ignored;
@@ -346,14 +223,6 @@ fn add(total: &mut PartyStats, s: &PartyStats) {
     total.rtcp += s.rtcp;
     total.sent += s.sent;
     total.send_failed += s.send_failed;
-}
-
-/// A phone's socket on the phones' runtime.
-fn phone_socket(phones: &tokio::runtime::Runtime) -> std::io::Result<Arc<UdpSocket>> {
-    let _in = phones.enter();
-    let s = std::net::UdpSocket::bind((LOCALHOST, 0))?;
-    s.set_nonblocking(true)?;
-    Ok(Arc::new(UdpSocket::from_std(s)?))
 }
 
 fn main() {
@@ -369,18 +238,8 @@ fn run() -> Result<(), String> {
         let what = what.to_string();
         move |e: std::io::Error| format!("{what}: {e}")
     };
-    let conf = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("conf")
-        .enable_all()
-        .build()
-        .map_err(err("conference runtime"))?;
-    let phones = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.phone_threads)
-        .thread_name("phones")
-        .enable_all()
-        .build()
-        .map_err(err("phones runtime"))?;
+    let conf = named_runtime("conf", 2).map_err(err("conference runtime"))?;
+    let phones = named_runtime("phones", args.phone_threads).map_err(err("phones runtime"))?;
     let load_before = load_average();
     let pool = PortPool::new(LOCALHOST, args.port_min, args.port_max).map_err(|e| e.to_string())?;
 
@@ -391,7 +250,7 @@ fn run() -> Result<(), String> {
     let mut conferences = Vec::with_capacity(n);
     for _ in 0..n {
         let socks = (0..args.parties)
-            .map(|_| phone_socket(&phones))
+            .map(|_| udp_socket(&phones))
             .collect::<Result<Vec<_>, _>>()
             .map_err(err("phone socket"))?;
         let _in = conf.enter();
@@ -428,7 +287,9 @@ fn run() -> Result<(), String> {
     let streams = (n * args.parties) as u32;
     let start = tokio::time::Instant::now() + Duration::from_millis(300);
     let end = start + Duration::from_secs(args.seconds);
-    let (pacing, gaps) = (Arc::new(Histogram::new()), Arc::new(Histogram::new()));
+    // Durations: 10 µs buckets up to 100 ms, then 1 ms buckets up to 1 s, then one.
+    let histogram = || Arc::new(Histogram::new(100, 10_901));
+    let (pacing, gaps) = (histogram(), histogram());
     let stop = CancellationToken::new();
     let (mut senders, mut receivers) = (Vec::new(), Vec::new());
     for (c, socks) in sockets.iter().enumerate() {

@@ -25,9 +25,9 @@ use rand::Rng;
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use service::{
-    drop_db, free_port, fresh_db, helpline, hidden, location, run_ok, service_env, Backend, Service,
+    add_user, drop_db, free_port, fresh_db, hidden, location, mib, ms, percentile, run_ok,
+    service_env, Backend, Service,
 };
-use std::process::Stdio;
 
 const PASSWORD: &str = "bench password, long enough";
 const CALLER_HASH_KEY: &str = "bench-key-bench-key-bench-key-bench-key";
@@ -328,11 +328,7 @@ fn main() {
         let setup = Instant::now();
         let names: Vec<String> = (1..=args.operators).map(|n| format!("op{n:03}")).collect();
         for name in &names {
-            run_ok(
-                &env,
-                &["user", "add", name, "--role", "operator"],
-                &format!("{PASSWORD}\n"),
-            );
+            add_user(&env, name, "operator", PASSWORD);
         }
         let token = run_ok(
             &env,
@@ -343,14 +339,7 @@ fn main() {
         .to_string();
         assert!(!token.is_empty(), "no token printed");
 
-        let service = Service(
-            helpline(&env, &["serve"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start the service"),
-        );
+        let service = Service::start(&env);
         let base = format!("http://127.0.0.1:{port}");
         service::wait_ready(&base, Duration::from_secs(20)).await;
 
@@ -410,22 +399,20 @@ fn main() {
             args.think_ms,
             measured.as_secs_f64()
         );
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         for (kind, s) in KINDS.iter().zip(all.iter_mut()) {
             s.latencies.sort_unstable();
             let l = &s.latencies;
             if l.is_empty() {
                 println!("{kind:>9}: no successful request, errors={}", s.errors);
             } else {
-                let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)];
                 println!(
                     "{kind:>9}: requests={} req/s={:.1} p50={:.2}ms p90={:.2}ms p99={:.2}ms \
                      max={:.2}ms errors={}",
                     l.len(),
                     l.len() as f64 / measured.as_secs_f64(),
-                    ms(pct(0.50)),
-                    ms(pct(0.90)),
-                    ms(pct(0.99)),
+                    ms(percentile(l, 0.50)),
+                    ms(percentile(l, 0.90)),
+                    ms(percentile(l, 0.99)),
                     ms(*l.last().expect("some requests")),
                     s.errors
                 );
@@ -434,11 +421,6 @@ fn main() {
                 println!("{kind:>9}: first error: {e}");
             }
         }
-        let mib = |kib: Option<u64>| {
-            kib.map_or("unknown".to_string(), |k| {
-                format!("{:.1} MiB", k as f64 / 1024.0)
-            })
-        };
         println!(
             "service memory: peak RSS (VmHWM) {}; RSS after sign-in {}, at the end {}",
             mib(peak_rss),

@@ -13,6 +13,8 @@
 //! Needs Debian's python3-aiosmtpd. One referral at a time, so latency is what one
 //! operator sees; the service runs in this process on its real HTTP port.
 
+#[path = "support/service.rs"]
+mod service;
 #[path = "../tests/api/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
@@ -25,6 +27,7 @@ use helpline::config::Config;
 use helpline::startup::Application;
 use reqwest::redirect::Policy;
 use secrecy::SecretString;
+use service::{drop_db, fresh_db, hidden, nearest_rank, service_env, Backend};
 use support::sms_provider::FakeSmsProvider;
 use support::smtp::SmtpServer;
 use tokio_util::sync::CancellationToken;
@@ -34,39 +37,20 @@ const TOKEN: &str = "f00dcafef00dcafef00dcafef00dcafe";
 const SENDER: &str = "+390550000000";
 const PASSWORD: &str = "a long enough password";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn report(what: &str, mut d: Vec<Duration>) {
     d.sort();
     println!(
         "{what}: n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
         d.len(),
-        percentile(&d, 0.5).as_secs_f64() * 1e3,
-        percentile(&d, 0.9).as_secs_f64() * 1e3,
-        percentile(&d, 0.99).as_secs_f64() * 1e3,
+        nearest_rank(&d, 0.5).as_secs_f64() * 1e3,
+        nearest_rank(&d, 0.9).as_secs_f64() * 1e3,
+        nearest_rank(&d, 0.99).as_secs_f64() * 1e3,
         d.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
 }
 
 fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
-    html[at..]
-        .split('"')
-        .next()
-        .expect("csrf value")
-        .to_string()
-}
-
-fn version_of(html: &str) -> String {
-    let at = html.find("name=\"version\" value=\"").expect("version") + 22;
-    html[at..]
-        .split('"')
-        .next()
-        .expect("version value")
-        .to_string()
+    hidden(html, "csrf").expect("csrf")
 }
 
 struct Console {
@@ -97,7 +81,7 @@ impl Console {
 
     async fn step(&self, intake: &str, step: &str, fields: &[(&str, &str)]) {
         let html = self.page(&format!("{intake}?step={step}")).await;
-        let (csrf, version) = (csrf_of(&html), version_of(&html));
+        let (csrf, version) = (csrf_of(&html), hidden(&html, "version").expect("version"));
         let mut all = vec![("csrf", csrf.as_str()), ("version", version.as_str())];
         all.extend_from_slice(fields);
         let r = self.post(&format!("{intake}/steps/{step}"), &all).await;
@@ -186,58 +170,36 @@ async fn run(referrals: usize, postgres: bool, workers: usize) {
     let smtp = SmtpServer::start().await;
     let sms = FakeSmsProvider::start(SID, TOKEN, SENDER).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut drop_later = None;
-    let url = if postgres {
-        let admin =
-            std::env::var("HELPLINE_BENCH_DATABASE_URL").expect("HELPLINE_BENCH_DATABASE_URL");
-        let name = format!("helpline_bench_delivery_{}", std::process::id());
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("connect");
-        sqlx::query(&format!("create database {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create");
-        drop_later = Some((admin.clone(), name.clone()));
-        format!(
-            "{}/{name}",
-            admin.rsplit_once('/').expect("URL with a database").0
-        )
+    let backend = if postgres {
+        Backend::Postgres
     } else {
-        format!("sqlite://{}", dir.path().join("bench.db").display())
+        Backend::Sqlite
     };
+    let (url, drop_later) = fresh_db(backend, &dir, "delivery").await;
     let port = smtp.port().to_string();
     let workers = workers.to_string();
-    let env: Vec<(String, String)> = [
-        (
-            "HELPLINE_CONFIG",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/helpline.toml"),
-        ),
-        ("DATABASE_URL", url.as_str()),
-        ("HELPLINE_HTTP_ADDR", "127.0.0.1:0"),
-        (
-            "HELPLINE__PRIVACY__CALLER_HASH_KEY",
-            "bench-key-bench-key-bench-key-bench-key",
-        ),
-        ("HELPLINE__LOG__LEVEL", "warn"),
-        ("HELPLINE__JOBS__WORKERS", workers.as_str()),
-        ("HELPLINE__NOTIFY__EMAIL__ENABLED", "true"),
-        ("HELPLINE__NOTIFY__EMAIL__HOST", "127.0.0.1"),
-        ("HELPLINE__NOTIFY__EMAIL__PORT", port.as_str()),
-        ("HELPLINE__NOTIFY__EMAIL__SECURITY", "plain"),
-        (
-            "HELPLINE__NOTIFY__EMAIL__FROM",
-            "Numero Verde <noreply@helpline.example>",
-        ),
-        ("HELPLINE__NOTIFY__SMS__ENABLED", "true"),
-        ("HELPLINE__NOTIFY__SMS__BASE_URL", sms.base_url.as_str()),
-        ("HELPLINE__NOTIFY__SMS__ACCOUNT_SID", SID),
-        ("HELPLINE__NOTIFY__SMS__AUTH_TOKEN", TOKEN),
-        ("HELPLINE__NOTIFY__SMS__FROM", SENDER),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    // Port 0: the service listens where the system says.
+    let mut env = service_env(&url, 0, "bench-key-bench-key-bench-key-bench-key");
+    env.extend(
+        [
+            ("HELPLINE__JOBS__WORKERS", workers.as_str()),
+            ("HELPLINE__NOTIFY__EMAIL__ENABLED", "true"),
+            ("HELPLINE__NOTIFY__EMAIL__HOST", "127.0.0.1"),
+            ("HELPLINE__NOTIFY__EMAIL__PORT", port.as_str()),
+            ("HELPLINE__NOTIFY__EMAIL__SECURITY", "plain"),
+            (
+                "HELPLINE__NOTIFY__EMAIL__FROM",
+                "Numero Verde <noreply@helpline.example>",
+            ),
+            ("HELPLINE__NOTIFY__SMS__ENABLED", "true"),
+            ("HELPLINE__NOTIFY__SMS__BASE_URL", sms.base_url.as_str()),
+            ("HELPLINE__NOTIFY__SMS__ACCOUNT_SID", SID),
+            ("HELPLINE__NOTIFY__SMS__AUTH_TOKEN", TOKEN),
+            ("HELPLINE__NOTIFY__SMS__FROM", SENDER),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     let config = Config::load_from(&env).expect("config");
     let app = Application::build(config).await.expect("service");
     let base = format!("http://{}", app.addr());
@@ -342,13 +304,5 @@ async fn run(referrals: usize, postgres: bool, workers: usize) {
     );
     stop.cancel();
     let _ = served.await;
-    if let Some((admin, name)) = drop_later {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("connect");
-        sqlx::query(&format!("drop database if exists {name} with (force)"))
-            .execute(&mut conn)
-            .await
-            .expect("drop");
-    }
+    drop_db(drop_later).await;
 }

@@ -18,17 +18,22 @@
 //! Options: --calls N (500), --seconds S (60), --ptime MS (20), --ports MIN-MAX
 //! (20000-29999), --phone-threads N (2).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+#[path = "support/media.rs"]
+mod media;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use helpline::telephony::media::{CallMedia, DirectionStats, PortPool, RelayStats, Sdp};
+use media::{
+    load_average, machine_jiffies, named_runtime, thread_cpu_seconds, udp_socket, Histogram,
+    LOCALHOST,
+};
 use tokio::net::UdpSocket;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const PAYLOAD: usize = 160;
 const RTP_HEADER: usize = 12;
 
@@ -75,60 +80,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-/// Latencies in µs: 10 µs buckets up to 10 ms, then 1 ms buckets up to 1 s, then one.
-struct Histogram {
-    buckets: Vec<AtomicU64>,
-    max_us: AtomicU64,
-}
-
-impl Histogram {
-    fn new() -> Self {
-        Self {
-            buckets: (0..2_000).map(|_| AtomicU64::new(0)).collect(),
-            max_us: AtomicU64::new(0),
-        }
-    }
-
-    fn record(&self, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        let i = if us < 10_000 {
-            us / 10
-        } else {
-            (1_000 + (us - 10_000) / 1_000).min(1_999)
-        };
-        self.buckets[i as usize].fetch_add(1, Ordering::Relaxed);
-        self.max_us.fetch_max(us, Ordering::Relaxed);
-    }
-
-    /// The upper bound of the bucket holding the `p` quantile, in ms.
-    fn quantile_ms(&self, p: f64) -> f64 {
-        let counts: Vec<u64> = self
-            .buckets
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        let total: u64 = counts.iter().sum();
-        let rank = ((total as f64) * p).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, c) in counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                let upper_us = if i < 1_000 {
-                    (i as u64 + 1) * 10
-                } else {
-                    10_000 + (i as u64 - 999) * 1_000
-                };
-                return (upper_us.min(self.max_us.load(Ordering::Relaxed))) as f64 / 1_000.0;
-            }
-        }
-        0.0
-    }
-
-    fn max_ms(&self) -> f64 {
-        self.max_us.load(Ordering::Relaxed) as f64 / 1_000.0
-    }
 }
 
 /// What a receiver saw of one stream (one call, one direction).
@@ -272,13 +223,6 @@ struct Call {
     to_phone_leg: SocketAddr,
 }
 
-fn endpoint(phones: &tokio::runtime::Runtime) -> Arc<UdpSocket> {
-    let _in = phones.enter();
-    let s = std::net::UdpSocket::bind((LOCALHOST, 0)).expect("endpoint socket");
-    s.set_nonblocking(true).expect("non-blocking");
-    Arc::new(UdpSocket::from_std(s).expect("endpoint registered"))
-}
-
 /// One call as the SIP side sets it up: the trunk's offer, then the phone's answer.
 fn set_up(
     n: usize,
@@ -286,8 +230,8 @@ fn set_up(
     relay: &tokio::runtime::Runtime,
     phones: &tokio::runtime::Runtime,
 ) -> Call {
-    let trunk = endpoint(phones);
-    let phone = endpoint(phones);
+    let trunk = udp_socket(phones).expect("endpoint socket");
+    let phone = udp_socket(phones).expect("endpoint socket");
     let port = |s: &UdpSocket| s.local_addr().expect("endpoint address").port();
     let _in = relay.enter();
     let offer = sdp("trunk", n, port(&trunk));
@@ -307,42 +251,6 @@ fn set_up(
         phone,
         to_phone_leg,
     }
-}
-
-/// CPU seconds so far of this process's threads whose name starts with `prefix` ("" for
-/// all), from `/proc/self/task/*/stat` (utime + stime, 100 ticks a second).
-fn cpu_seconds(prefix: &str) -> f64 {
-    let mut ticks = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
-        let Ok(stat) = std::fs::read_to_string(task.expect("task").path().join("stat")) else {
-            continue; // the thread ended
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        if !stat[open + 1..close].starts_with(prefix) {
-            continue;
-        }
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        // Fields 14 and 15 of stat(5); `fields[0]` is field 3.
-        ticks += fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
-    }
-    ticks as f64 / 100.0
-}
-
-/// Busy and total jiffies of the whole machine (`/proc/stat`, all CPUs).
-fn machine_jiffies() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
-    let cpu: Vec<u64> = stat
-        .lines()
-        .next()
-        .expect("cpu line")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let total: u64 = cpu.iter().take(8).sum();
-    (total - cpu[3] - cpu[4], total)
 }
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).
@@ -374,14 +282,6 @@ fn kernel_drops() -> (u64, u64) {
     (rcvbuf, backlog)
 }
 
-fn load_average() -> String {
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    load.split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn add(total: &mut DirectionStats, d: DirectionStats) {
     total.rtp_packets += d.rtp_packets;
     total.rtcp_packets += d.rtcp_packets;
@@ -396,18 +296,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let relay = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("relay")
-        .enable_all()
-        .build()
-        .expect("relay runtime");
-    let phones = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.phone_threads)
-        .thread_name("phones")
-        .enable_all()
-        .build()
-        .expect("phones runtime");
+    let relay = named_runtime("relay", 2).expect("relay runtime");
+    let phones = named_runtime("phones", args.phone_threads).expect("phones runtime");
     let load_before = load_average();
     let rss_before = memory_kib("VmRSS");
     let pool = PortPool::new(LOCALHOST, args.port_min, args.port_max).expect("port range");
@@ -419,8 +309,9 @@ fn main() {
     let ptime = Duration::from_millis(args.ptime_ms);
     let streams = 2 * calls.len() as u32;
     let epoch = Instant::now();
-    let latency = Arc::new(Histogram::new());
-    let pacing = Arc::new(Histogram::new());
+    // Latencies: 10 µs buckets up to 10 ms, then 1 ms buckets up to 1 s, then one.
+    let latency = Arc::new(Histogram::new(10, 2_000));
+    let pacing = Arc::new(Histogram::new(10, 2_000));
     let stop = CancellationToken::new();
     let (mut senders, mut receivers) = (Vec::new(), Vec::new());
     let start = tokio::time::Instant::now() + Duration::from_millis(200);
@@ -455,8 +346,11 @@ fn main() {
     }
     let drops_before = kernel_drops();
     phones.block_on(async { tokio::time::sleep_until(start).await });
-    let (cpu_relay0, cpu_phones0, cpu_all0) =
-        (cpu_seconds("relay"), cpu_seconds("phones"), cpu_seconds(""));
+    let (cpu_relay0, cpu_phones0, cpu_all0) = (
+        thread_cpu_seconds("relay"),
+        thread_cpu_seconds("phones"),
+        thread_cpu_seconds(""),
+    );
     let machine0 = machine_jiffies();
     let started = Instant::now();
     let mut sent = Vec::with_capacity(senders.len());
@@ -468,9 +362,9 @@ fn main() {
     }
     let window = started.elapsed().as_secs_f64();
     let (cpu_relay, cpu_phones, cpu_all) = (
-        cpu_seconds("relay") - cpu_relay0,
-        cpu_seconds("phones") - cpu_phones0,
-        cpu_seconds("") - cpu_all0,
+        thread_cpu_seconds("relay") - cpu_relay0,
+        thread_cpu_seconds("phones") - cpu_phones0,
+        thread_cpu_seconds("") - cpu_all0,
     );
     let machine1 = machine_jiffies();
     // Packets still in flight arrive within a second.

@@ -14,12 +14,11 @@
 #[path = "support/service.rs"]
 mod service;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use reqwest::redirect::Policy;
 use reqwest::Client;
-use service::{free_port, helpline, hidden, run_ok, service_env, Service};
+use service::{add_user, free_port, hidden, nearest_rank, run_ok, service_env, Service};
 
 const PASSWORD: &str = "bench password, long enough";
 
@@ -84,19 +83,8 @@ fn main() {
         let env = service_env(&args.database_url, port, &args.caller_hash_key);
         run_ok(&env, &["migrate"], "");
         let manager = format!("statsbench{}", std::process::id());
-        run_ok(
-            &env,
-            &["user", "add", &manager, "--role", "manager"],
-            &format!("{PASSWORD}\n"),
-        );
-        let service = Service(
-            helpline(&env, &["serve"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start the service"),
-        );
+        add_user(&env, &manager, "manager", PASSWORD);
+        let service = Service::start(&env);
         let base = format!("http://127.0.0.1:{port}");
         let client = Client::builder()
             .cookie_store(true)
@@ -163,7 +151,7 @@ fn main() {
             times.push(get().await.0);
         }
         times.sort();
-        let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+        let at = |p: f64| nearest_rank(&times, p);
         let kib = |field| {
             service
                 .memory_kib(field)

@@ -30,7 +30,6 @@
 #[path = "support/service.rs"]
 mod service;
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +37,8 @@ use helpline::referral::notify::signature::expected_signature;
 use reqwest::redirect::Policy;
 use reqwest::Client;
 use service::{
-    drop_db, free_port, fresh_db, helpline, hidden, location, run_ok, service_env, Backend, Service,
+    add_user, drop_db, free_port, fresh_db, hidden, location, mib, ms, percentile, run_ok,
+    service_env, Backend, Service,
 };
 use tokio::time::Instant;
 
@@ -190,7 +190,7 @@ async fn probe(
     (late, health)
 }
 
-/// Each 5 s window's worst of `samples` (due, value) from `from`, in ms.
+/// Each 5 s window's `p` quantile of `samples` (due, value) from `from`, in ms.
 fn worst_per_window(samples: &[(Instant, Duration)], from: Instant, p: f64) -> String {
     let mut windows: Vec<Vec<Duration>> = Vec::new();
     for (due, d) in samples.iter().filter(|(due, _)| *due >= from) {
@@ -204,10 +204,11 @@ fn worst_per_window(samples: &[(Instant, Duration)], from: Instant, p: f64) -> S
         .iter_mut()
         .map(|w| {
             w.sort_unstable();
-            let i = ((w.len() as f64 * p) as usize).min(w.len().saturating_sub(1));
-            w.get(i).map_or("-".to_string(), |d| {
-                format!("{:.1}", d.as_secs_f64() * 1000.0)
-            })
+            if w.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.1}", ms(percentile(w, p)))
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -288,21 +289,10 @@ fn main() {
         );
         run_ok(&env, &["migrate"], "");
         for name in &names {
-            run_ok(
-                &env,
-                &["user", "add", name, "--role", "operator"],
-                &format!("{PASSWORD}\n"),
-            );
+            add_user(&env, name, "operator", PASSWORD);
         }
 
-        let service = Service(
-            helpline(&env, &["serve"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start the service"),
-        );
+        let service = Service::start(&env);
         let base = format!("http://127.0.0.1:{port}");
         service::wait_ready(&base, Duration::from_secs(20)).await;
         for name in &names {
@@ -362,7 +352,7 @@ fn main() {
             )));
         }
         let mut latencies = Vec::new();
-        let mut windows: Vec<Vec<Duration>> = Vec::new();
+        let mut answered = Vec::new();
         let (mut errors, mut first_error) = (0u64, None);
         for t in tasks {
             let o = t.await.expect("request task");
@@ -371,11 +361,7 @@ fn main() {
             }
             match o.result {
                 Ok(took) => {
-                    let w = ((o.due - measure_from).as_secs() / 5) as usize;
-                    if windows.len() <= w {
-                        windows.resize(w + 1, Vec::new());
-                    }
-                    windows[w].push(took);
+                    answered.push((o.due, took));
                     latencies.push(took);
                 }
                 Err(e) => {
@@ -391,8 +377,6 @@ fn main() {
         let (rss_end, peak_rss) = (service.memory_kib("VmRSS"), service.memory_kib("VmHWM"));
         drop(service);
 
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let pct = |l: &[Duration], p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)];
         println!(
             "backend={:?} operators={} menu={} rate={} measured={}s",
             args.backend, args.operators, args.menu, args.rate, args.seconds
@@ -408,29 +392,18 @@ fn main() {
                 l.len() as u64 + errors,
                 (l.len() as u64 + errors) as f64 / sent_over.as_secs_f64(),
                 l.len() as f64 / (finished - measure_from).as_secs_f64(),
-                ms(pct(l, 0.50)),
-                ms(pct(l, 0.90)),
-                ms(pct(l, 0.99)),
+                ms(percentile(l, 0.50)),
+                ms(percentile(l, 0.90)),
+                ms(percentile(l, 0.99)),
                 ms(*l.last().expect("some requests")),
             );
         }
         if let Some(e) = &first_error {
             println!("voice: first error: {e}");
         }
-        let by_window: Vec<String> = windows
-            .iter_mut()
-            .map(|w| {
-                w.sort_unstable();
-                if w.is_empty() {
-                    "-".to_string()
-                } else {
-                    format!("{:.1}", ms(pct(w, 0.99)))
-                }
-            })
-            .collect();
         println!(
             "voice: p99 per 5 s window (ms): {}; latest send behind schedule {:.2}ms",
-            by_window.join(" "),
+            worst_per_window(&answered, measure_from, 0.99),
             ms(late_max)
         );
         println!(
@@ -438,11 +411,6 @@ fn main() {
             worst_per_window(&health, measure_from, 0.99),
             worst_per_window(&timer_late, measure_from, 1.0)
         );
-        let mib = |kib: Option<u64>| {
-            kib.map_or("unknown".to_string(), |k| {
-                format!("{:.1} MiB", k as f64 / 1024.0)
-            })
-        };
         println!(
             "service memory: peak RSS (VmHWM) {}; RSS before the load {}, at the end {}",
             mib(peak_rss),

@@ -1,9 +1,11 @@
 //! What the benches that run the real service share: a fresh database, its environment,
-//! running `helpline` commands, the service process and its memory, and reading pages.
+//! running `helpline` commands, the service process and its memory, reading pages, and
+//! summing up latencies.
 #![allow(dead_code)] // each bench uses its own part
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// The environment of every `helpline` process of the bench.
 pub fn service_env(database_url: &str, port: u16, caller_hash_key: &str) -> Vec<(String, String)> {
@@ -61,10 +63,31 @@ pub fn run_ok(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Adds the user `name` with `role` and `password` (`helpline user add`).
+pub fn add_user(env: &[(String, String)], name: &str, role: &str, password: &str) {
+    run_ok(
+        env,
+        &["user", "add", name, "--role", role],
+        &format!("{password}\n"),
+    );
+}
+
 /// The service process, killed when dropped (also on panic).
 pub struct Service(pub Child);
 
 impl Service {
+    /// Starts `helpline serve`; its errors go to the bench's standard error.
+    pub fn start(env: &[(String, String)]) -> Self {
+        Service(
+            helpline(env, &["serve"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the service"),
+        )
+    }
+
     /// A memory figure of the process in KiB: `VmHWM` (peak resident set) or `VmRSS`.
     pub fn memory_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).ok()?;
@@ -161,17 +184,14 @@ pub async fn fresh_db(
             let admin = std::env::var("HELPLINE_BENCH_DATABASE_URL")
                 .expect("set HELPLINE_BENCH_DATABASE_URL to a PostgreSQL database the bench may create databases from");
             let name = format!("helpline_{bench}_bench_{}", std::process::id());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .expect("connect");
-            sqlx::query(&format!("drop database if exists {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("drop");
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create");
+            admin_execute(
+                &admin,
+                &[
+                    &format!("drop database if exists {name}"),
+                    &format!("create database {name}"),
+                ],
+            )
+            .await;
             let url = format!(
                 "{}/{name}",
                 admin.rsplit_once('/').expect("URL with a database").0
@@ -184,12 +204,44 @@ pub async fn fresh_db(
 /// Drops the database [`fresh_db`] made on PostgreSQL.
 pub async fn drop_db(drop_later: Option<(String, String)>) {
     if let Some((admin, name)) = drop_later {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("connect");
-        sqlx::query(&format!("drop database {name} with (force)"))
+        admin_execute(&admin, &[&format!("drop database {name} with (force)")]).await;
+    }
+}
+
+/// Runs `statements` in turn on the PostgreSQL server of the admin URL `admin`.
+async fn admin_execute(admin: &str, statements: &[&str]) {
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin)
+        .await
+        .expect("connect");
+    for statement in statements {
+        sqlx::query(statement)
             .execute(&mut conn)
             .await
-            .expect("drop");
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
+}
+
+/// The `p` quantile of `sorted` (ascending, not empty): the sample at `len × p`, rounded
+/// down.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// The `p` quantile of `sorted` (ascending, not empty) by the nearest rank: the sample at
+/// `(len - 1) × p`, rounded.
+pub fn nearest_rank(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A memory figure in KiB as MiB with one decimal, or `unknown`.
+pub fn mib(kib: Option<u64>) -> String {
+    kib.map_or("unknown".to_string(), |k| {
+        format!("{:.1} MiB", k as f64 / 1024.0)
+    })
 }
