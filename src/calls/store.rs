@@ -365,6 +365,50 @@ pub async fn set_language(db: &Db, id: CallId, language: &str) -> Result<(), DbE
     Ok(())
 }
 
+/// A call's state now (`None`: no such call).
+pub async fn state(db: &Db, id: CallId) -> Result<Option<CallState>, DbError> {
+    let s: Option<String> = with_db!(db, |pool| sqlx::query_scalar(
+        "select state from calls where id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?);
+    s.as_deref().map(parse_state).transpose()
+}
+
+/// The record of a cloud provider's call, by its CallSid.
+pub async fn provider_call(db: &Db, call_sid: &str) -> Result<Option<CallId>, DbError> {
+    Ok(with_db!(db, |pool| sqlx::query_scalar(
+        "select call_id from cpaas_calls where call_sid = $1"
+    )
+    .bind(call_sid)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// How far back a waiting call can have arrived: no call waits longer than this (the
+/// ring timeout and the overflow are minutes at most), and the count stays a short
+/// range of the `opened_at` index rather than every call ever made.
+const WAITING_AT_MOST_MINUTES: i64 = 60;
+
+/// A caller's place in the queue at `now`: 1 plus the calls still waiting for an
+/// operator (in the menu, queued, ringing or overflowed) that arrived before this one.
+pub async fn queue_position(db: &Db, id: CallId, now: DateTime<Utc>) -> Result<usize, DbError> {
+    let since = now - Duration::minutes(WAITING_AT_MOST_MINUTES);
+    let ahead: i64 = with_db!(db, |pool| {
+        sqlx::query_scalar(
+            "select count(*) from calls c where c.state in ('menu', 'queued', 'ringing', 'overflowed') \
+             and c.opened_at >= $2 \
+             and c.opened_at < (select opened_at from calls where id = $1)",
+        )
+        .bind(id)
+        .bind(since)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(usize::try_from(ahead).unwrap_or(0) + 1)
+}
+
 /// Number of calls in each state (for metrics).
 pub async fn count_by_state(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
     let rows = with_db!(db, |pool| {

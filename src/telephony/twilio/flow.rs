@@ -19,11 +19,10 @@ use super::texts::{texts, voice};
 use super::twiml::{DialTarget, Response, Say, Target, Verb};
 use crate::app::AppState;
 use crate::auth::SpokenLanguages;
-use crate::calls::{CallError, CallId, CallState, Transition};
+use crate::calls::{store, CallError, CallId, CallState, Transition};
 use crate::db::DbError;
 use crate::telephony::media::Language;
 use crate::telephony::sip::{overflow, phones};
-use crate::with_db;
 
 /// Where a `<Dial>` stood when its outcome comes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +138,7 @@ impl Call<'_> {
     /// record can no longer make is skipped.
     pub async fn carry_out(&self, plan: Plan) -> Response {
         let now = match plan.moves.last() {
-            Some(_) => state_of(self.state, self.id).await.ok().flatten(),
+            Some(_) => store::state(&self.state.db, self.id).await.ok().flatten(),
             None => None,
         };
         self.carry_out_from(now, plan).await
@@ -328,27 +327,6 @@ async fn available(state: &AppState) -> Result<Vec<Available>, DbError> {
             })
         })
         .collect())
-}
-
-/// The record's state now.
-pub async fn state_of(state: &AppState, id: CallId) -> Result<Option<CallState>, DbError> {
-    let s: Option<String> = with_db!(&state.db, |pool| sqlx::query_scalar(
-        "select state from calls where id = $1"
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?);
-    Ok(s.and_then(|s| s.parse().ok()))
-}
-
-/// The record of a provider's call.
-pub async fn call_of(state: &AppState, sid: &str) -> Result<Option<CallId>, DbError> {
-    Ok(with_db!(&state.db, |pool| sqlx::query_scalar(
-        "select call_id from cpaas_calls where call_sid = $1"
-    )
-    .bind(sid)
-    .fetch_optional(pool)
-    .await?))
 }
 
 #[cfg(test)]

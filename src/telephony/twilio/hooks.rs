@@ -18,10 +18,10 @@ use axum::Router;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::flow::{self, Call, Plan, Step};
+use super::flow::{Call, Plan, Step};
 use super::twiml::{self, Verb};
 use crate::app::AppState;
-use crate::calls::{CallId, CallState, CallerFingerprint, Channel, NewCall, Opened, Transition};
+use crate::calls::{store, CallId, CallState, CallerFingerprint, Channel, NewCall, Opened, Transition};
 use crate::config::LineConfig;
 use crate::telephony::media::Language;
 use crate::web::sms_hooks::{self, refused};
@@ -150,7 +150,7 @@ async fn call_for<'a>(state: &'a AppState, params: &Params) -> Result<Call<'a>, 
 
 /// The call a CallSid names (without the caller's number).
 async fn call_named<'a>(state: &'a AppState, sid: &str) -> Result<Call<'a>, Response> {
-    match flow::call_of(state, sid).await {
+    match store::provider_call(&state.db, sid).await {
         Ok(Some(id)) => Ok(Call {
             state,
             id,
@@ -271,9 +271,9 @@ async fn gather(State(state): State<AppState>, Signed(params): Signed) -> Respon
         .and_then(|d| d.chars().next())
         .and_then(crate::telephony::media::Key::from_char);
     let language = Language::chosen(key, &state.config.sip.offered_languages());
-    let now = flow::state_of(&state, call.id).await.ok().flatten();
+    let now = store::state(&state.db, call.id).await.ok().flatten();
     if now == Some(CallState::Menu) {
-        if let Err(e) = crate::calls::store::set_language(&state.db, call.id, language.code()).await
+        if let Err(e) = store::set_language(&state.db, call.id, language.code()).await
         {
             tracing::error!(call = %call.id, error = %e, "language not stored");
         }
@@ -357,7 +357,7 @@ async fn status(
     };
     match status {
         "completed" | "canceled" | "busy" | "no-answer" => {
-            let now = flow::state_of(&state, call.id).await.ok().flatten();
+            let now = store::state(&state.db, call.id).await.ok().flatten();
             if now == Some(CallState::Answered) {
                 call.move_to(CallState::Ended, "call_completed", None).await;
             } else {
