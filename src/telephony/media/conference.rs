@@ -381,13 +381,9 @@ pub struct Conference {
 }
 
 impl std::fmt::Debug for Conference {
+    // Without the mixer's lock, which every 20 ms tick takes.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = lock(&self.state);
-        let parties: Vec<_> = state.parties.iter().map(|p| (p.id, p.remote)).collect();
-        f.debug_struct("Conference")
-            .field("parties", &parties)
-            .field("ticks", &state.ticks)
-            .finish()
+        f.debug_struct("Conference").finish_non_exhaustive()
     }
 }
 

@@ -30,16 +30,6 @@ pub struct HoldPlan {
     pub every: Duration,
 }
 
-impl Default for HoldPlan {
-    /// Ten seconds of music, then an announcement every thirty.
-    fn default() -> Self {
-        Self {
-            first: Duration::from_secs(10),
-            every: Duration::from_secs(30),
-        }
-    }
-}
-
 /// Plays the hold audio on the caller's leg until `cancel` fires. `position` tells the
 /// caller's place in the queue at each announcement (1 = next; `None` when unknown).
 /// Returns how many announcements were made.
