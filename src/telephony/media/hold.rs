@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::menu::CallerLeg;
-use super::player::play;
+use super::player::{play, play_all};
 use super::prompts::{self, Language, Prompt, PROMPT_CODEC};
 use super::rtp::RtpError;
 
@@ -110,13 +110,8 @@ where
         if let Some([phrase, digit]) = place.and_then(|p| prompts::queue_position(language, p)) {
             clips.extend([phrase, digit]);
         }
-        for clip in clips {
-            if play(socket, remote, stream, clip, PROMPT_CODEC, cancel)
-                .await?
-                .interrupted
-            {
-                return Ok(announcements);
-            }
+        if play_all(socket, remote, stream, &clips, PROMPT_CODEC, cancel).await? {
+            return Ok(announcements);
         }
         announcements += 1;
         next = Instant::now() + plan.every;

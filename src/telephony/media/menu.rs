@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::dtmf::{DtmfDetector, Key};
-use super::player::play;
+use super::player::play_all;
 use super::prompts::{self, Language, Prompt, PROMPT_CODEC};
 use super::rtp::{OutStream, Packet, RtpError};
 
@@ -90,13 +90,11 @@ pub async fn choose_language(
     let stop = CancellationToken::new();
     let key = {
         let speak = async {
-            for clip in std::iter::once(prompts.welcome).chain(prompts.menu.iter().copied()) {
-                if play(socket, remote, stream, clip, PROMPT_CODEC, &stop)
-                    .await?
-                    .interrupted
-                {
-                    return Ok(());
-                }
+            let clips: Vec<&[u8]> = std::iter::once(prompts.welcome)
+                .chain(prompts.menu.iter().copied())
+                .collect();
+            if play_all(socket, remote, stream, &clips, PROMPT_CODEC, &stop).await? {
+                return Ok(());
             }
             tokio::time::sleep(prompts.wait).await;
             Ok::<(), RtpError>(())

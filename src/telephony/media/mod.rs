@@ -44,7 +44,7 @@ pub use g711::Codec;
 pub use hold::{hold, HoldPlan};
 pub use menu::{choose_language, CallerLeg, Choice, MenuPrompts};
 pub use mixer::{Mixer, MixerError, PartyId};
-pub use player::{play, Played};
+pub use player::{play, play_all, Played};
 pub use ports::{PortError, PortPair, PortPool};
 pub use prompts::{Language, Prompt, PROMPT_CODEC};
 pub use relay::{DirectionStats, RelayLeg, RelaySession, RelayStats, SentRtp, Side};

@@ -38,6 +38,27 @@ pub struct Played {
     pub interrupted: bool,
 }
 
+/// Plays `clips` one after the other, as [`play`] each; `true` when `cancel` stopped
+/// them before the end.
+pub async fn play_all(
+    socket: &UdpSocket,
+    to: SocketAddr,
+    stream: &mut OutStream,
+    clips: &[&[u8]],
+    clip_codec: Codec,
+    cancel: &CancellationToken,
+) -> Result<bool, RtpError> {
+    for clip in clips {
+        if play(socket, to, stream, clip, clip_codec, cancel)
+            .await?
+            .interrupted
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Plays `clip` (8 kHz G.711 codes in `clip_codec`, the prompts' μ-law as a rule) to
 /// `to` from `socket`, on `stream`, transcoding when the stream's codec is the other law.
 /// The last frame is padded with silence. Returns when the clip has been sent or

@@ -18,7 +18,7 @@ use crate::config::LineConfig;
 use crate::telephony::config::RingStrategy;
 use crate::telephony::media::dtmf::key_from_info;
 use crate::telephony::media::menu::{choose_language, CallerLeg, MenuPrompts};
-use crate::telephony::media::play;
+use crate::telephony::media::play_all;
 use crate::telephony::media::prompts::{self, Language, Prompt, PROMPT_CODEC};
 use crate::telephony::media::{CallMedia, MediaError, MenuMedia};
 use crate::telephony::sip::overflow;
@@ -134,16 +134,10 @@ impl CallContext {
                 stream,
                 ..
             } = media.caller_leg();
-            for language in [Language::Italian, Language::English] {
-                let clip = prompts::audio(language, Prompt::Closed);
-                match play(socket, remote, stream, clip, PROMPT_CODEC, &stop).await {
-                    Ok(p) if p.interrupted => return,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(call = %id, error = %e, "closed-line message not played");
-                        return;
-                    }
-                }
+            let clips = [Language::Italian, Language::English]
+                .map(|language| prompts::audio(language, Prompt::Closed));
+            if let Err(e) = play_all(socket, remote, stream, &clips, PROMPT_CODEC, &stop).await {
+                tracing::warn!(call = %id, error = %e, "closed-line message not played");
             }
         };
         tokio::pin!(speak);
