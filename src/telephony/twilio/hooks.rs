@@ -21,7 +21,9 @@ use serde::Deserialize;
 use super::flow::{Call, Plan, Step};
 use super::twiml::{self, Verb};
 use crate::app::AppState;
-use crate::calls::{store, CallId, CallState, CallerFingerprint, Channel, NewCall, Opened, Transition};
+use crate::calls::{
+    store, CallId, CallState, CallerFingerprint, Channel, NewCall, Opened, Transition,
+};
 use crate::config::LineConfig;
 use crate::telephony::media::Language;
 use crate::web::sms_hooks::{self, refused};
@@ -273,8 +275,7 @@ async fn gather(State(state): State<AppState>, Signed(params): Signed) -> Respon
     let language = Language::chosen(key, &state.config.sip.offered_languages());
     let now = store::state(&state.db, call.id).await.ok().flatten();
     if now == Some(CallState::Menu) {
-        if let Err(e) = store::set_language(&state.db, call.id, language.code()).await
-        {
+        if let Err(e) = store::set_language(&state.db, call.id, language.code()).await {
             tracing::error!(call = %call.id, error = %e, "language not stored");
         }
         metrics::counter!("helpline_cpaas_menu_choices_total", "language" => language.code())
