@@ -132,7 +132,10 @@ async fn a_mediator_joins_the_call_each_party_hears_the_other_two_and_never_itse
     let (_, html) = c.get_text(&page).await;
     assert!(html.contains("id=\"mediation-drop\""), "{html}");
     let r = c.submit(&page, &format!("{page}/drop"), &[]).await;
-    assert_eq!(location(&r), page, "{:?}", r.status());
+    let (to, status) = (location(&r), r.status());
+    // A refusal says why (the call ended, no mediator on it, …).
+    let body = r.text().await.unwrap_or_default();
+    assert_eq!(to, page, "{status}: {body}");
     assert_eq!(mediation_state(&app, request).await, MediationState::Left);
     let m = mediation::get(&app.db, request).await.unwrap();
     let states: Vec<_> = m.events.iter().map(|(s, _, _)| *s).collect();

@@ -33,7 +33,7 @@ use super::mixer::{Mixer, MixerError, PartyId, MAX_PARTIES};
 use super::player::MAX_CATCH_UP;
 use super::ports::PortPair;
 use super::relay::{RelayLeg, SentRtp};
-use super::rtp::{OutStream, Packet, FRAME, FRAME_SAMPLES, MAX_PACKET, SAMPLE_RATE};
+use super::rtp::{OutStream, Packet, FRAME, MAX_PACKET};
 
 /// Largest datagram read whole; anything longer is not an RTP packet of ours to mix.
 const MAX_DATAGRAM: usize = 2048;
@@ -196,21 +196,14 @@ impl State {
             },
             codec: leg.codec,
             stream: match leg.continues {
-                // The same SSRC, the next number, the clock moved on by the time since.
-                Some(sent) => {
-                    let elapsed = Instant::now().saturating_duration_since(sent.at);
-                    let samples = u32::try_from(elapsed.as_millis())
-                        .unwrap_or(u32::MAX)
-                        .saturating_mul(SAMPLE_RATE / 1_000);
-                    OutStream::from_parts(
-                        leg.codec,
-                        sent.ssrc,
-                        sent.sequence.wrapping_add(1),
-                        sent.timestamp
-                            .wrapping_add(FRAME_SAMPLES as u32)
-                            .wrapping_add(samples),
-                    )
-                }
+                Some(sent) => OutStream::continuing(
+                    leg.codec,
+                    sent.ssrc,
+                    sent.sequence,
+                    sent.timestamp,
+                    sent.at,
+                    Instant::now(),
+                ),
                 None => OutStream::new(leg.codec),
             },
             stats: PartyStats::default(),

@@ -119,6 +119,30 @@ impl OutStream {
         self.timestamp
     }
 
+    /// A stream that goes on from another sender's last packet of one frame (`ssrc`,
+    /// `sequence`, `timestamp`, sent at `at`): the same SSRC, the next number, and at
+    /// `now` a talkspurt whose timestamp counts the time since, so that the receiver
+    /// hears one stream go on rather than a new one start.
+    pub fn continuing(
+        codec: Codec,
+        ssrc: u32,
+        sequence: u16,
+        timestamp: u32,
+        at: Instant,
+        now: Instant,
+    ) -> Self {
+        let frame = FRAME_SAMPLES as u32;
+        let mut stream = Self::from_parts(
+            codec,
+            ssrc,
+            sequence.wrapping_add(1),
+            timestamp.wrapping_add(frame),
+        );
+        stream.last = Some((at, frame));
+        stream.begin_talkspurt(now);
+        stream
+    }
+
     /// Starts a talkspurt after a pause: the next packet carries the marker, and its
     /// timestamp moves on by the time that passed since the last packet, so that the
     /// receiver plays it after a pause as long as the real one (RFC 3551 §4.1).
@@ -187,6 +211,22 @@ mod tests {
                 (1, 219, false)
             ]
         );
+    }
+
+    #[test]
+    fn a_stream_taking_over_goes_on_from_the_last_packet_and_the_time_since() {
+        // Another sender's last packet: sequence 9, timestamp 1,000, 100 ms ago.
+        let at = Instant::now();
+        let now = at + std::time::Duration::from_millis(100);
+        let mut stream = OutStream::continuing(Codec::Pcmu, 0xCAFE, 9, 1_000, at, now);
+        let mut buf = [0u8; MAX_PACKET];
+        let len = stream
+            .write(&[0xFF; FRAME_SAMPLES], now, &mut buf)
+            .expect("built");
+        let p = Packet::parse(&buf[..len]).expect("parsed");
+        assert_eq!((p.ssrc, p.sequence, p.marker), (0xCAFE, 10, true));
+        // 100 ms at 8 kHz after the last packet's timestamp.
+        assert_eq!(p.timestamp, 1_800);
     }
 
     #[test]
