@@ -132,7 +132,7 @@ async fn a_mediator_joins_the_call_each_party_hears_the_other_two_and_never_itse
     let (_, html) = c.get_text(&page).await;
     assert!(html.contains("id=\"mediation-drop\""), "{html}");
     let r = c.submit(&page, &format!("{page}/drop"), &[]).await;
-    let (to, status) = (location(&r), r.status());
+    let (to, status) = (location(&r).to_string(), r.status());
     // A refusal says why (the call ended, no mediator on it, …).
     let body = r.text().await.unwrap_or_default();
     assert_eq!(to, page, "{status}: {body}");
